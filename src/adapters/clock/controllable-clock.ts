@@ -1,0 +1,57 @@
+/**
+ * The server's clock: real time by default, or manual (set and advanced through the admin API).
+ *
+ * Time never runs backwards: setting a manual time earlier than now, or switching back to real
+ * time while the manual clock is ahead of it, is refused.
+ */
+import type { Clock } from '../../application/ports.ts';
+
+export type ClockMode = 'real' | 'manual';
+
+export class ClockError extends Error {}
+
+export class ControllableClock implements Clock {
+  #mode: ClockMode = 'real';
+  #manualMs = 0;
+  readonly #wallMs: () => number;
+
+  constructor(wallMs: () => number = Date.now) {
+    this.#wallMs = wallMs;
+  }
+
+  get mode(): ClockMode {
+    return this.#mode;
+  }
+
+  nowMs(): number {
+    return this.#mode === 'manual' ? this.#manualMs : this.#wallMs();
+  }
+
+  setManual(nowMs: number): void {
+    if (!Number.isFinite(nowMs) || nowMs < 0) throw new ClockError('now must be a Unix time in seconds');
+    const current = this.nowMs();
+    if (nowMs < current) {
+      throw new ClockError(
+        `the clock cannot go backwards: ${Math.floor(nowMs / 1000)} is before now (${Math.floor(current / 1000)})`,
+      );
+    }
+    this.#manualMs = nowMs;
+    this.#mode = 'manual';
+  }
+
+  advance(ms: number): void {
+    if (this.#mode !== 'manual')
+      throw new ClockError('the clock is in real mode: set it to manual before advancing it');
+    if (!Number.isFinite(ms) || ms <= 0) throw new ClockError('seconds must be greater than 0');
+    this.#manualMs += ms;
+  }
+
+  setReal(): void {
+    if (this.#mode === 'manual' && this.#manualMs > this.#wallMs()) {
+      throw new ClockError(
+        'the manual clock is ahead of real time: switching back would move time backwards',
+      );
+    }
+    this.#mode = 'real';
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Conversion of wire numbers (decimal, as the client sent them) into the engine's fixed-point
+ * units. Anything not finite, negative where it must not be, or more precise than the unit can
+ * hold is refused with a message naming the field; nothing is rounded silently.
+ */
+import {
+  MONEY_DECIMALS,
+  PRICE_DECIMALS,
+  QUANTITY_DECIMALS,
+  toScaled,
+  type Money,
+  type Price,
+  type Quantity,
+} from '../engine/decimal.ts';
+import { invalid } from './errors.ts';
+
+function finite(field: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`${field} must be a finite number`);
+  return value;
+}
+
+function scaled(field: string, value: number, decimals: number, what: string): number {
+  const result = toScaled(finite(field, value), decimals);
+  if (result === undefined)
+    throw invalid(`${field} must be a number with at most ${decimals} decimals ${what}`);
+  return result === 0 ? 0 : result; // normalises -0
+}
+
+/** A price: > 0, at most 8 decimals. `zeroAllowed` lets 0 through (it clears SL/TP). */
+export function parsePrice(field: string, value: number, zeroAllowed = false): Price {
+  const price = scaled(field, value, PRICE_DECIMALS, 'and below 90,000,000');
+  if (price < 0 || (price === 0 && !zeroAllowed)) {
+    throw invalid(zeroAllowed ? `${field} must be 0 or greater` : `${field} must be greater than 0`);
+  }
+  return price;
+}
+
+export function parseQuantity(field: string, value: number): Quantity {
+  const quantity = scaled(field, value, QUANTITY_DECIMALS, 'and below 9,000,000,000');
+  if (quantity <= 0) throw invalid(`${field} must be greater than 0`);
+  return quantity;
+}
+
+/** A money amount in the account currency: at most 2 decimals, sign allowed. */
+export function parseMoney(field: string, value: number): Money {
+  return scaled(field, value, MONEY_DECIMALS, 'and below 90,000,000,000,000');
+}
+
+/** Unix seconds; fractions are truncated. 0 is allowed (it means "good till cancel" for expirations). */
+export function parseTimestamp(field: string, value: number): number {
+  const seconds = Math.trunc(finite(field, value));
+  if (seconds < 0 || seconds > 1e11) throw invalid(`${field} must be a Unix timestamp in seconds`);
+  return seconds;
+}

@@ -1,0 +1,410 @@
+/**
+ * The trading use cases: authorise the account, run the engine, persist the step, then reply.
+ *
+ * Invariants:
+ * - The engine runs synchronously, so the steps of one process are totally ordered; their
+ *   commits go through one FIFO queue in the same order, and a caller's promise resolves only
+ *   once its own step is durable. A response therefore never precedes its change on disk.
+ * - If a commit fails, memory and disk disagree: the service reports a fatal error and stops
+ *   accepting work rather than serve state that was never stored.
+ * - A user only ever sees their own accounts; a foreign account id is "account not found".
+ */
+import { ACCOUNT_ID_WIDTH, DEAL_ID_WIDTH, ORDER_ID_WIDTH, formatId, parseId } from '../engine/ids.ts';
+import { effectiveConditions } from '../engine/instrument.ts';
+import {
+  isEmptyChangeSet,
+  type ChangeSet,
+  type Command,
+  type CommandResult,
+  type Engine,
+  type Fill,
+  type LedgerEntry,
+  type PlaceOrder,
+  type ModifyOrder,
+  type ModifyDeal,
+} from '../engine/engine.ts';
+import type { AccountMetrics } from '../engine/account-metrics.ts';
+import type {
+  Account,
+  AccountBook,
+  AccountStatus,
+  ConditionOverrides,
+  Deal,
+  Instrument,
+  Order,
+  Quote,
+  TradingConditions,
+} from '../engine/model.ts';
+import type { Money, Price } from '../engine/decimal.ts';
+import { AppError, invalid } from './errors.ts';
+import { nowSeconds, type Clock, type Logger } from './ports.ts';
+import {
+  CURRENT_ORDER_STATUSES,
+  type HistoryQuery,
+  type NewAccount,
+  type Page,
+  type Storage,
+} from './storage.ts';
+
+export interface TradingServiceOptions {
+  engine: Engine;
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+  /** Called when memory and storage may have diverged; the process should stop. */
+  onFatal: (error: unknown) => void;
+}
+
+export interface InstrumentView {
+  instrument: Instrument;
+  conditions: TradingConditions;
+}
+
+export interface DealView {
+  deal: Deal;
+  instrument: Instrument | undefined;
+  /** Live closing price and floating profit for open deals. */
+  live: { closePrice: Price; profit: Money } | undefined;
+}
+
+export interface ListQuery {
+  statuses?: readonly string[];
+  from?: number;
+  to?: number;
+  skip?: number;
+  limit?: number;
+}
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 500;
+
+export class TradingService {
+  readonly engine: Engine;
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly #logger: Logger;
+  readonly #onFatal: (error: unknown) => void;
+  readonly #accountsByUser = new Map<string, string[]>();
+  #commits: Promise<void> = Promise.resolve();
+  #broken: unknown = undefined;
+
+  constructor(options: TradingServiceOptions) {
+    this.engine = options.engine;
+    this.storage = options.storage;
+    this.clock = options.clock;
+    this.#logger = options.logger;
+    this.#onFatal = options.onFatal;
+  }
+
+  /** Loads instruments, accounts with their open orders and deals, and the last quotes. */
+  async load(): Promise<void> {
+    for (const instrument of await this.storage.loadInstruments()) this.engine.putInstrument(instrument);
+    for (const quote of await this.storage.loadQuotes()) {
+      if (this.engine.instrument(quote.ticker)) this.engine.market.set(quote);
+    }
+    for (const book of await this.storage.loadBooks()) this.#addBook(book);
+  }
+
+  now(): number {
+    return nowSeconds(this.clock);
+  }
+
+  // ---- Reads ----
+
+  accounts(userId: string): Account[] {
+    return (this.#accountsByUser.get(userId) ?? []).flatMap((id) => {
+      const book = this.engine.book(id);
+      return book ? [book.account] : [];
+    });
+  }
+
+  /** The caller's account, or "account not found" (also for other users' accounts). */
+  requireBook(userId: string | null, accountId: string): AccountBook {
+    const book = this.engine.book(normaliseAccountId(accountId));
+    if (!book || (userId !== null && book.account.userId !== userId)) {
+      throw new AppError('account_not_found', 'account not found');
+    }
+    return book;
+  }
+
+  accountState(userId: string | null, accountId: string): AccountMetrics {
+    const book = this.requireBook(userId, accountId);
+    const metrics = this.engine.metrics(book.account.id);
+    if (!metrics) throw new Error(`account ${book.account.id} has no metrics`);
+    return metrics;
+  }
+
+  instruments(): Instrument[] {
+    return this.engine.instruments();
+  }
+
+  accountInstruments(userId: string, accountId: string): InstrumentView[] {
+    const book = this.requireBook(userId, accountId);
+    return this.engine.instruments().map((instrument) => ({
+      instrument,
+      conditions: effectiveConditions(instrument, book.overrides.get(instrument.ticker)),
+    }));
+  }
+
+  accountInstrument(userId: string, accountId: string, ticker: string): InstrumentView {
+    const book = this.requireBook(userId, accountId);
+    const instrument = this.requireInstrument(ticker);
+    return { instrument, conditions: effectiveConditions(instrument, book.overrides.get(instrument.ticker)) };
+  }
+
+  quote(userId: string, accountId: string, ticker: string): { quote: Quote; instrument: Instrument } {
+    this.requireBook(userId, accountId);
+    const instrument = this.requireInstrument(ticker);
+    const quote = this.engine.market.get(instrument.ticker);
+    if (!quote) throw new AppError('no_quote', `no quote for ${instrument.ticker}`);
+    return { quote, instrument };
+  }
+
+  requireInstrument(ticker: string): Instrument {
+    const instrument = this.engine.instrument(ticker);
+    if (!instrument) throw new AppError('unknown_ticker', `unknown ticker ${ticker}`);
+    return instrument;
+  }
+
+  async listOrders(userId: string, accountId: string, query: ListQuery): Promise<Order[]> {
+    const book = this.requireBook(userId, accountId);
+    return this.storage.listOrders(book.account.id, historyQuery(query, CURRENT_ORDER_STATUSES));
+  }
+
+  async listDeals(userId: string, accountId: string, query: ListQuery): Promise<DealView[]> {
+    const book = this.requireBook(userId, accountId);
+    const deals = await this.storage.listDeals(book.account.id, historyQuery(query, ['open', 'closing']));
+    return deals.map((stored) => {
+      // Open deals are read from memory so their live values match the current quote.
+      const deal = stored.status === 'closed' ? stored : (book.deals.get(stored.id) ?? stored);
+      const instrument = this.engine.instrument(deal.ticker);
+      const live = deal.status === 'closed' ? undefined : this.engine.dealValue(deal);
+      return { deal, instrument, live };
+    });
+  }
+
+  async listFills(accountId: string, page: Page): Promise<Fill[]> {
+    const book = this.requireBook(null, accountId);
+    return this.storage.listFills(book.account.id, page);
+  }
+
+  async listLedger(accountId: string, page: Page): Promise<LedgerEntry[]> {
+    const book = this.requireBook(null, accountId);
+    return this.storage.listLedger(book.account.id, page);
+  }
+
+  // ---- Trading ----
+
+  async placeOrder(
+    userId: string,
+    accountId: string,
+    order: Omit<PlaceOrder, 'kind' | 'accountId'>,
+  ): Promise<string> {
+    const book = this.requireBook(userId, accountId);
+    const result = await this.#run({ kind: 'place_order', accountId: book.account.id, ...order });
+    if (!result.orderId) throw new Error('placed order has no id');
+    return result.orderId;
+  }
+
+  async modifyOrder(
+    userId: string,
+    accountId: string,
+    orderId: string,
+    changes: Omit<ModifyOrder, 'kind' | 'accountId' | 'orderId'>,
+  ): Promise<void> {
+    const book = this.requireBook(userId, accountId);
+    await this.#run({
+      kind: 'modify_order',
+      accountId: book.account.id,
+      orderId: normaliseOrderId(orderId),
+      ...changes,
+    });
+  }
+
+  async cancelOrder(userId: string, accountId: string, orderId: string): Promise<void> {
+    const book = this.requireBook(userId, accountId);
+    await this.#run({ kind: 'cancel_order', accountId: book.account.id, orderId: normaliseOrderId(orderId) });
+  }
+
+  async modifyDeal(
+    userId: string,
+    accountId: string,
+    dealId: string,
+    changes: Omit<ModifyDeal, 'kind' | 'accountId' | 'dealId'>,
+  ): Promise<void> {
+    const book = this.requireBook(userId, accountId);
+    await this.#run({
+      kind: 'modify_deal',
+      accountId: book.account.id,
+      dealId: normaliseDealId(dealId),
+      ...changes,
+    });
+  }
+
+  async closeDeal(userId: string, accountId: string, dealId: string): Promise<void> {
+    const book = this.requireBook(userId, accountId);
+    await this.#run({ kind: 'close_deal', accountId: book.account.id, dealId: normaliseDealId(dealId) });
+  }
+
+  // ---- Operator actions ----
+
+  async createAccount(account: NewAccount): Promise<Account> {
+    if (!(await this.storage.userExists(account.userId)))
+      throw new AppError('user_not_found', `user ${account.userId} not found`);
+    if (account.balance < 0) throw invalid('balance must not be negative');
+    this.#ensureHealthy();
+    const created = await this.storage.createAccount(account, this.now());
+    this.#addBook({
+      account: created,
+      orders: new Map(),
+      deals: new Map(),
+      overrides: new Map(),
+      version: 0,
+    });
+    this.#logger.info(
+      { event: 'account_created', accountId: created.id, userId: created.userId },
+      'account created',
+    );
+    return created;
+  }
+
+  async adjustBalance(accountId: string, amount: Money, comment: string): Promise<Money> {
+    const book = this.requireBook(null, accountId);
+    const result = await this.#run({ kind: 'adjust_balance', accountId: book.account.id, amount, comment });
+    if (result.balance === undefined) throw new Error('balance adjustment returned no balance');
+    return result.balance;
+  }
+
+  async updateAccount(accountId: string, changes: { name?: string; status?: AccountStatus }): Promise<void> {
+    const book = this.requireBook(null, accountId);
+    await this.#run({ kind: 'update_account', accountId: book.account.id, ...changes });
+  }
+
+  async putInstrument(instrument: Instrument): Promise<void> {
+    this.#ensureHealthy();
+    await this.storage.putInstrument(instrument);
+    this.engine.putInstrument(instrument);
+  }
+
+  async putOverrides(accountId: string, ticker: string, overrides: ConditionOverrides): Promise<void> {
+    const book = this.requireBook(null, accountId);
+    const instrument = this.requireInstrument(ticker);
+    this.#ensureHealthy();
+    await this.storage.putOverrides(book.account.id, instrument.ticker, overrides);
+    this.engine.setOverrides(book.account.id, instrument.ticker, overrides);
+  }
+
+  /**
+   * Applies quotes in order: each fires the triggers it crosses; then margin is checked once for
+   * every account the batch moved. Resolves when all consequences are durable.
+   */
+  async ingestQuotes(quotes: readonly Quote[]): Promise<void> {
+    this.#ensureHealthy();
+    const now = this.now();
+    const steps: ChangeSet[] = [];
+    for (const quote of quotes) {
+      if (!this.engine.instrument(quote.ticker)) continue;
+      steps.push(this.engine.onQuote(quote, now));
+    }
+    steps.push(this.engine.sweepStopOuts(now));
+    await this.#persist(mergeChangeSets(steps), quotes);
+  }
+
+  /** Time-driven work: expirations and stop-out checks. Called by a timer and after clock moves. */
+  async tick(): Promise<void> {
+    this.#ensureHealthy();
+    const now = this.now();
+    await this.#persist(mergeChangeSets([this.engine.expireOrders(now), this.engine.sweepStopOuts(now)]), []);
+  }
+
+  /** Waits until every step issued so far is durable. */
+  async flush(): Promise<void> {
+    await this.#commits;
+  }
+
+  // ---- Internals ----
+
+  async #run(command: Command): Promise<Extract<CommandResult, { ok: true }>> {
+    this.#ensureHealthy();
+    const result = this.engine.handle(command, this.now());
+    await this.#persist(result.changes, []);
+    if (!result.ok) throw AppError.from(result.rejection);
+    return result;
+  }
+
+  #persist(changes: ChangeSet, quotes: readonly Quote[]): Promise<void> {
+    for (const event of changes.events) {
+      const level = event.type === 'margin_call' || event.type === 'stop_out' ? 'warn' : 'debug';
+      this.#logger[level]({ event: event.type, accountId: event.accountId, time: event.time }, event.message);
+    }
+    if (isEmptyChangeSet(changes) && quotes.length === 0) return this.#commits;
+    const commit = this.#commits.then(() => this.storage.commit(changes, quotes));
+    this.#commits = commit.catch((error: unknown) => {
+      this.#broken = error;
+      this.#logger.error(
+        { event: 'commit_failed', err: error },
+        'commit failed: stopping, memory and storage may differ',
+      );
+      this.#onFatal(error);
+    });
+    return commit;
+  }
+
+  #ensureHealthy(): void {
+    if (this.#broken !== undefined)
+      throw new AppError('not_ready', 'server is stopping after a storage failure');
+  }
+
+  #addBook(book: AccountBook): void {
+    this.engine.loadBook(book);
+    const list = this.#accountsByUser.get(book.account.userId);
+    if (list) list.push(book.account.id);
+    else this.#accountsByUser.set(book.account.userId, [book.account.id]);
+  }
+}
+
+function historyQuery(query: ListQuery, current: readonly string[]): HistoryQuery {
+  const searching =
+    query.statuses !== undefined ||
+    query.from !== undefined ||
+    query.to !== undefined ||
+    query.skip !== undefined ||
+    query.limit !== undefined;
+  return {
+    statuses: searching ? (query.statuses ?? []) : current,
+    from: query.from ?? null,
+    to: query.to ?? null,
+    skip: query.skip ?? 0,
+    limit: Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT),
+  };
+}
+
+function mergeChangeSets(sets: readonly ChangeSet[]): ChangeSet {
+  if (sets.length === 1 && sets[0]) return sets[0];
+  const merged: ChangeSet = { orders: [], deals: [], accounts: [], ledger: [], fills: [], events: [] };
+  const orders = new Map<string, Order>();
+  const deals = new Map<string, Deal>();
+  const accounts = new Map<string, Account>();
+  for (const set of sets) {
+    for (const order of set.orders) orders.set(order.id, order);
+    for (const deal of set.deals) deals.set(deal.id, deal);
+    for (const account of set.accounts) accounts.set(account.id, account);
+    merged.ledger.push(...set.ledger);
+    merged.fills.push(...set.fills);
+    merged.events.push(...set.events);
+  }
+  merged.orders = [...orders.values()];
+  merged.deals = [...deals.values()];
+  merged.accounts = [...accounts.values()];
+  return merged;
+}
+
+function normaliseId(text: string, width: number): string {
+  const id = parseId(text);
+  if (id === undefined) throw invalid(`invalid id ${JSON.stringify(text.slice(0, 40))}`);
+  return formatId(id, width);
+}
+
+const normaliseAccountId = (id: string): string => normaliseId(id, ACCOUNT_ID_WIDTH);
+const normaliseOrderId = (id: string): string => normaliseId(id, ORDER_ID_WIDTH);
+const normaliseDealId = (id: string): string => normaliseId(id, DEAL_ID_WIDTH);

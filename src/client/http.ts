@@ -1,0 +1,74 @@
+/**
+ * The SDK's transport: fetch, the {"code":...} envelope, and one error type.
+ */
+export class StocksTraderError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** Stable error code from the server's catalogue, when it sent one. */
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'StocksTraderError';
+  }
+}
+
+export interface TransportOptions {
+  /** Server root, e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  token: string;
+  /** Override for tests or custom agents. */
+  fetch?: typeof fetch;
+}
+
+export type FormValue = string | number | undefined;
+
+export class Transport {
+  readonly #baseUrl: string;
+  readonly #token: string;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: TransportOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  async request<T>(
+    method: string,
+    path: string,
+    options: { query?: Record<string, FormValue>; form?: Record<string, FormValue>; json?: unknown } = {},
+  ): Promise<T> {
+    const url = new URL(this.#baseUrl + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#token}`,
+      accept: 'application/json',
+    };
+    let body: string | undefined;
+    if (options.form) {
+      const form = new URLSearchParams();
+      for (const [key, value] of Object.entries(options.form))
+        if (value !== undefined) form.set(key, String(value));
+      body = form.toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      headers['content-type'] = 'application/json';
+    }
+    const response = await this.#fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
+    const text = await response.text();
+    let parsed: { code?: string; msg?: string; error?: string; data?: unknown } | undefined;
+    try {
+      parsed = text ? (JSON.parse(text) as typeof parsed) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok || parsed?.code !== 'ok') {
+      throw new StocksTraderError(response.status, parsed?.msg ?? `HTTP ${response.status}`, parsed?.error);
+    }
+    return parsed.data as T;
+  }
+}

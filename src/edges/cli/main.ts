@@ -1,0 +1,404 @@
+/**
+ * The `stockstrader` command: `serve` runs the server, `admin …` drives a running one through the
+ * admin API, `migrate` prepares a database. Configuration is read here, once, from flags and the
+ * environment variables that mirror them.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { AdminClient } from '../../client/admin-client.ts';
+import { StocksTraderError } from '../../client/http.ts';
+import { SqliteStorage } from '../../adapters/storage/sqlite/sqlite-storage.ts';
+import { DEFAULT_CONFIG, StartupError, startServer, type ServerConfig } from '../server.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+  };
+}
+
+function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(number > 0))
+    throw new InvalidArgumentError('must be a positive number');
+  return number;
+}
+
+function decimal(value: string): number {
+  const number = Number(value);
+  if (!/^-?\d+(\.\d+)?$/.test(value) || !Number.isFinite(number))
+    throw new InvalidArgumentError('must be a decimal number');
+  return number;
+}
+
+function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the server (SQLite in ./data by default, simulator feed)')
+    .addOption(
+      new Option('--port <number>', 'port to listen on')
+        .env('PORT')
+        .default(DEFAULT_CONFIG.port)
+        .argParser(integer(0, 65535)),
+    )
+    .addOption(new Option('--host <host>', 'interface to listen on').env('HOST').default(DEFAULT_CONFIG.host))
+    .addOption(
+      new Option('--db <file>', 'SQLite database file').env('STOCKSTRADER_DB').default(DEFAULT_CONFIG.db),
+    )
+    .addOption(
+      new Option('--feed <feed>', 'market data feed')
+        .env('STOCKSTRADER_FEED')
+        .choices(['sim', 'manual'])
+        .default(DEFAULT_CONFIG.feed),
+    )
+    .addOption(
+      new Option('--admin-token <token>', 'admin token (generated at first start when absent)').env(
+        'STOCKSTRADER_ADMIN_TOKEN',
+      ),
+    )
+    .addOption(
+      new Option('--market-hours <mode>', 'enforce trading calendars or ignore them')
+        .env('STOCKSTRADER_MARKET_HOURS')
+        .choices(['enforce', 'ignore'])
+        .default(DEFAULT_CONFIG.marketHours),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .env('LOG_LEVEL')
+        .choices(LOG_LEVELS)
+        .default(DEFAULT_CONFIG.logLevel),
+    )
+    .addOption(
+      new Option('--seed <number>', 'simulator seed')
+        .env('STOCKSTRADER_SEED')
+        .default(DEFAULT_CONFIG.seed)
+        .argParser(integer(0, 2 ** 31 - 1)),
+    )
+    .addOption(
+      new Option('--sim-speed <factor>', 'simulator time acceleration (1 = real volatility)')
+        .env('STOCKSTRADER_SIM_SPEED')
+        .default(DEFAULT_CONFIG.simulatorSpeed)
+        .argParser(positiveNumber),
+    )
+    .addOption(
+      new Option('--stop-out-level <percent>', 'margin level that triggers stop-out')
+        .env('STOCKSTRADER_STOP_OUT_LEVEL')
+        .default(DEFAULT_CONFIG.stopOutLevel)
+        .argParser(integer(0, 10_000)),
+    )
+    .addOption(
+      new Option('--margin-call-level <percent>', 'margin level that triggers a margin call')
+        .env('STOCKSTRADER_MARGIN_CALL_LEVEL')
+        .default(DEFAULT_CONFIG.marginCallLevel)
+        .argParser(integer(0, 10_000)),
+    )
+    .addOption(
+      new Option('--max-quote-age <seconds>', 'reject market orders on older quotes (0 disables)')
+        .env('STOCKSTRADER_MAX_QUOTE_AGE')
+        .default(DEFAULT_CONFIG.maxQuoteAgeSeconds)
+        .argParser(integer(0, 1e9)),
+    )
+    .addOption(new Option('--no-demo', 'do not create the demo user at first start'))
+    .action(async (options: Record<string, unknown>) => {
+      const config: ServerConfig = {
+        port: options.port as number,
+        host: options.host as string,
+        db: options.db as string,
+        feed: options.feed as ServerConfig['feed'],
+        adminToken: options.adminToken as string | undefined,
+        marketHours: options.marketHours as ServerConfig['marketHours'],
+        logLevel: options.logLevel as string,
+        seed: options.seed as number,
+        simulatorSpeed: options.simSpeed as number,
+        stopOutLevel: options.stopOutLevel as number,
+        marginCallLevel: options.marginCallLevel as number,
+        maxQuoteAgeSeconds: options.maxQuoteAge === 0 ? null : (options.maxQuoteAge as number),
+        seedDemo: options.demo !== false,
+      };
+      await serve(config);
+    });
+}
+
+async function serve(config: ServerConfig): Promise<void> {
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (error) {
+    if (error instanceof StartupError) {
+      process.stderr.write(`stockstrader: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const { url, firstStart } = server;
+  const lines = [
+    '',
+    `stockstrader-server is running at ${url}`,
+    `  API base URL:  ${url}/api/v1`,
+    `  docs:          ${url}/docs  (OpenAPI: ${url}/openapi.json)`,
+    `  database:      ${config.db}`,
+    `  feed:          ${config.feed === 'sim' ? `simulator (seed ${config.seed})` : 'manual (set quotes with the admin API)'}`,
+    `  market hours:  ${config.marketHours}`,
+  ];
+  if (config.adminToken)
+    lines.push('  admin token:   the one given by --admin-token / STOCKSTRADER_ADMIN_TOKEN');
+  else if (firstStart.adminToken) lines.push(`  admin token:   ${firstStart.adminToken}`);
+  else lines.push('  admin token:   printed at first start (see credentials.txt beside the database)');
+  if (firstStart.demo) {
+    lines.push(
+      `  demo token:    ${firstStart.demo.token}`,
+      `  demo accounts: ${firstStart.demo.nettingAccountId} (netting, USD 100,000), ${firstStart.demo.hedgingAccountId} (hedging, USD 100,000)`,
+    );
+  } else {
+    lines.push('  demo user:     created at first start (see credentials.txt beside the database)');
+  }
+  if (firstStart.credentialsFile) lines.push(`  saved to:      ${firstStart.credentialsFile}`);
+  lines.push('', `Try: curl -H "Authorization: Bearer <demo token>" ${url}/api/v1/accounts`, '');
+  process.stdout.write(lines.join('\n') + '\n');
+
+  const shutdown = (signal: string): void => {
+    process.stderr.write(`stockstrader: ${signal} received, shutting down\n`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`stockstrader: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+function adminCommand(): Command {
+  const admin = new Command('admin')
+    .description('drive a running server through its admin API')
+    .addOption(
+      new Option('--url <url>', 'server URL').env('STOCKSTRADER_URL').default('http://127.0.0.1:8080'),
+    )
+    .addOption(new Option('--admin-token <token>', 'admin token').env('STOCKSTRADER_ADMIN_TOKEN'));
+
+  const client = (command: Command): AdminClient => {
+    const options = command.optsWithGlobals<{ url: string; adminToken?: string }>();
+    if (!options.adminToken)
+      throw new InvalidArgumentError('an admin token is required: --admin-token or STOCKSTRADER_ADMIN_TOKEN');
+    return new AdminClient({ baseUrl: options.url, token: options.adminToken });
+  };
+  const print = (value: unknown): void => {
+    process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  };
+
+  const user = admin.command('user').description('users');
+  user
+    .command('add')
+    .description('create a user')
+    .requiredOption('--name <name>', 'user name')
+    .action(async (options: { name: string }, command: Command) =>
+      print({ user_id: await client(command).createUser(options.name) }),
+    );
+
+  const token = admin.command('token').description('bearer tokens');
+  token
+    .command('issue')
+    .description('issue a token for a user')
+    .requiredOption('--user <id>', 'user id')
+    .action(async (options: { user: string }, command: Command) =>
+      print(await client(command).issueToken(options.user)),
+    );
+  token
+    .command('revoke')
+    .description('revoke a token (by value, or by user and token id)')
+    .option('--token <token>', 'the token')
+    .option('--user <id>', 'user id')
+    .option('--token-id <id>', 'token id')
+    .action(async (options: { token?: string; user?: string; tokenId?: string }, command: Command) => {
+      if (options.token) await client(command).revokeToken(options.token);
+      else if (options.user && options.tokenId)
+        await client(command).revokeTokenById(options.user, options.tokenId);
+      else throw new InvalidArgumentError('give --token, or --user with --token-id');
+      print({ revoked: true });
+    });
+
+  const account = admin.command('account').description('accounts');
+  account
+    .command('add')
+    .description('create an account')
+    .requiredOption('--user <id>', 'owner user id')
+    .requiredOption('--name <name>', 'account name')
+    .addOption(
+      new Option('--system <system>', 'position accounting')
+        .choices(['netting', 'hedging'])
+        .default('netting'),
+    )
+    .addOption(new Option('--type <type>', 'account type').choices(['demo', 'real']).default('demo'))
+    .option('--currency <code>', 'account currency', 'USD')
+    .option('--balance <amount>', 'opening balance', decimal, 0)
+    .action(
+      async (
+        options: {
+          user: string;
+          name: string;
+          system: 'netting' | 'hedging';
+          type: 'demo' | 'real';
+          currency: string;
+          balance: number;
+        },
+        command: Command,
+      ) => {
+        const id = await client(command).createAccount({
+          user_id: options.user,
+          name: options.name,
+          system: options.system,
+          type: options.type,
+          currency: options.currency,
+          balance: options.balance,
+        });
+        print({ id });
+      },
+    );
+  account
+    .command('show')
+    .description('show an account and its state')
+    .argument('<account>', 'account id')
+    .action(async (accountId: string, _options: unknown, command: Command) =>
+      print(await client(command).account(accountId)),
+    );
+  account
+    .command('set')
+    .description('rename an account or change its status')
+    .argument('<account>', 'account id')
+    .option('--name <name>', 'new name')
+    .addOption(new Option('--status <status>', 'new status').choices(['enabled', 'disabled', 'no_new_deals']))
+    .action(
+      async (
+        accountId: string,
+        options: { name?: string; status?: 'enabled' | 'disabled' | 'no_new_deals' },
+        command: Command,
+      ) => {
+        await client(command).updateAccount(accountId, {
+          ...(options.name === undefined ? {} : { name: options.name }),
+          ...(options.status === undefined ? {} : { status: options.status }),
+        });
+        print({ updated: true });
+      },
+    );
+
+  admin
+    .command('deposit')
+    .description('deposit into an account (use --amount=-100 or `withdraw` to take money out)')
+    .requiredOption('--account <id>', 'account id')
+    .requiredOption('--amount <amount>', 'amount in the account currency', decimal)
+    .option('--comment <text>', 'ledger comment')
+    .action(async (options: { account: string; amount: number; comment?: string }, command: Command) =>
+      print({
+        balance: await client(command).adjustBalance(options.account, options.amount, options.comment),
+      }),
+    );
+  admin
+    .command('withdraw')
+    .description('withdraw from an account')
+    .requiredOption('--account <id>', 'account id')
+    .requiredOption('--amount <amount>', 'amount in the account currency', positiveNumber)
+    .option('--comment <text>', 'ledger comment')
+    .action(async (options: { account: string; amount: number; comment?: string }, command: Command) =>
+      print({
+        balance: await client(command).adjustBalance(
+          options.account,
+          -options.amount,
+          options.comment ?? 'withdrawal',
+        ),
+      }),
+    );
+
+  const quote = admin.command('quote').description('quotes');
+  quote
+    .command('set')
+    .description('make a quote current; crossed triggers fire before it returns')
+    .argument('<ticker>', 'instrument ticker')
+    .requiredOption('--bid <price>', 'bid price', positiveNumber)
+    .requiredOption('--ask <price>', 'ask price', positiveNumber)
+    .option('--last <price>', 'last trade price', positiveNumber)
+    .action(async (ticker: string, options: { bid: number; ask: number; last?: number }, command: Command) =>
+      print(
+        await client(command).setQuote(ticker, {
+          bid: options.bid,
+          ask: options.ask,
+          ...(options.last === undefined ? {} : { last: options.last }),
+        }),
+      ),
+    );
+  quote
+    .command('get')
+    .description('show the current quote')
+    .argument('<ticker>', 'instrument ticker')
+    .action(async (ticker: string, _options: unknown, command: Command) =>
+      print(await client(command).getQuote(ticker)),
+    );
+
+  const clock = admin.command('clock').description('the server clock');
+  clock
+    .command('show')
+    .action(async (_options: unknown, command: Command) => print(await client(command).clock()));
+  clock
+    .command('set')
+    .description('switch to manual time at <unix seconds>, or back to real time with --real')
+    .argument('[now]', 'Unix seconds', decimal)
+    .option('--real', 'switch back to real time')
+    .action(async (now: number | undefined, options: { real?: boolean }, command: Command) =>
+      print(
+        await client(command).setClock(
+          options.real ? { mode: 'real' } : { mode: 'manual', ...(now === undefined ? {} : { now }) },
+        ),
+      ),
+    );
+  clock
+    .command('advance')
+    .argument('<seconds>', 'seconds to advance', positiveNumber)
+    .action(async (seconds: number, _options: unknown, command: Command) =>
+      print(await client(command).advanceClock(seconds)),
+    );
+
+  return admin;
+}
+
+function migrateCommand(): Command {
+  return new Command('migrate')
+    .description('create or upgrade the database schema, then exit')
+    .addOption(
+      new Option('--db <file>', 'SQLite database file').env('STOCKSTRADER_DB').default(DEFAULT_CONFIG.db),
+    )
+    .action(async (options: { db: string }) => {
+      const storage = SqliteStorage.open(options.db);
+      await storage.close();
+      process.stdout.write(`database ${options.db} is up to date\n`);
+    });
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command('stockstrader')
+    .description('Self-hosted StocksTrader REST API server')
+    .showHelpAfterError()
+    .addCommand(serveCommand())
+    .addCommand(adminCommand())
+    .addCommand(migrateCommand());
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof StocksTraderError) {
+      process.stderr.write(`stockstrader: ${error.message} (HTTP ${error.status})\n`);
+    } else if (error instanceof InvalidArgumentError || error instanceof StartupError) {
+      process.stderr.write(`stockstrader: ${error.message}\n`);
+    } else if (error instanceof TypeError && /fetch failed/.test(error.message)) {
+      process.stderr.write(
+        `stockstrader: cannot reach the server: ${String((error as { cause?: unknown }).cause ?? error.message)}\n`,
+      );
+    } else {
+      process.stderr.write(`stockstrader: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+    process.exit(1);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,38 @@
+/**
+ * Request bodies: form-encoded (what the spec documents), JSON, and a form sent with a JSON content
+ * type (real clients do all three). The JSON parser is Fastify's own, with prototype-poisoning
+ * protection; forms parse into prototype-less objects, repeated keys into arrays.
+ */
+import { parse as parseForm } from 'node:querystring';
+import type { FastifyInstance } from 'fastify';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export function installBodyParsing(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+
+  const parseAny = (
+    request: Parameters<typeof parseJson>[0],
+    body: string,
+    done: (error: Error | null, value?: unknown) => void,
+  ): void => {
+    const text = body.trim();
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
+    if (text.startsWith('{') || text.startsWith('[') || text.startsWith('"')) {
+      void parseJson(request, text, done);
+      return;
+    }
+    done(null, parseForm(text));
+  };
+
+  app.addContentTypeParser(
+    ['application/x-www-form-urlencoded', 'application/json', 'text/plain'],
+    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+    parseAny,
+  );
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, parseAny);
+}

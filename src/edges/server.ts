@@ -1,0 +1,204 @@
+/**
+ * Composition root: wires storage, engine, application, feed and HTTP together from a resolved
+ * configuration, and tears them down in order. The CLI and the tests both start servers here.
+ */
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { ControllableClock } from '../adapters/clock/controllable-clock.ts';
+import { DEFAULT_INSTRUMENTS } from '../adapters/catalogue/default-instruments.ts';
+import { SimulatorFeed } from '../adapters/feeds/simulator-feed.ts';
+import { SqliteStorage } from '../adapters/storage/sqlite/sqlite-storage.ts';
+import { seedCatalogue, seedDemo, type DemoCredentials } from '../application/bootstrap.ts';
+import { IdentityService, generateToken, hashToken } from '../application/identity-service.ts';
+import type { Feed } from '../application/ports.ts';
+import type { Storage } from '../application/storage.ts';
+import { TradingService } from '../application/trading-service.ts';
+import { Engine } from '../engine/engine.ts';
+import { isMarketOpen } from '../engine/calendar/trading-calendar.ts';
+import { buildApp } from './http/build-app.ts';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** SQLite file path, or ':memory:'. */
+  db: string;
+  feed: 'sim' | 'manual';
+  /** Fixed admin token; when absent one is generated at first start and only its hash kept. */
+  adminToken: string | undefined;
+  marketHours: 'enforce' | 'ignore';
+  logLevel: string;
+  seed: number;
+  stopOutLevel: number;
+  marginCallLevel: number;
+  /** Market orders on quotes older than this are rejected; null disables the check. */
+  maxQuoteAgeSeconds: number | null;
+  /** Simulator time acceleration (1 = real volatility). */
+  simulatorSpeed: number;
+  /** Create the demo user and accounts on first start. */
+  seedDemo: boolean;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  port: 8080,
+  host: '127.0.0.1',
+  db: 'data/stockstrader.db',
+  feed: 'sim',
+  adminToken: undefined,
+  marketHours: 'enforce',
+  logLevel: 'info',
+  seed: 42,
+  stopOutLevel: 50,
+  marginCallLevel: 100,
+  maxQuoteAgeSeconds: 60,
+  simulatorSpeed: 1,
+  seedDemo: true,
+};
+
+export interface FirstStart {
+  adminToken: string | undefined;
+  demo: DemoCredentials | undefined;
+  credentialsFile: string | undefined;
+}
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  trading: TradingService;
+  identity: IdentityService;
+  clock: ControllableClock;
+  storage: Storage;
+  firstStart: FirstStart;
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {}
+
+const VERSION = '0.1.0';
+const ADMIN_HASH_SETTING = 'admin_token_hash';
+
+export async function startServer(
+  config: ServerConfig,
+  options: { logger?: Logger } = {},
+): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  let storage: SqliteStorage;
+  try {
+    storage = SqliteStorage.open(config.db);
+  } catch (error) {
+    throw new StartupError(`cannot open database ${config.db}: ${(error as Error).message}`);
+  }
+  try {
+    return await startOnStorage(config, storage, logger);
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}
+
+async function startOnStorage(
+  config: ServerConfig,
+  storage: SqliteStorage,
+  logger: Logger,
+): Promise<RunningServer> {
+  const clock = new ControllableClock();
+  const engine = new Engine({
+    ids: storage.ids,
+    marketHours: config.marketHours,
+    stopOutLevel: config.stopOutLevel,
+    marginCallLevel: config.marginCallLevel,
+    maxQuoteAgeSeconds: config.maxQuoteAgeSeconds,
+  });
+  // The fatal handler needs `close`, which needs everything built below: bind it late.
+  const fatal: { handler?: (error: unknown) => void } = {};
+  const trading = new TradingService({
+    engine,
+    storage,
+    clock,
+    logger,
+    onFatal: (error) => fatal.handler?.(error),
+  });
+  await seedCatalogue(storage, DEFAULT_INSTRUMENTS);
+  await trading.load();
+
+  const firstStart: FirstStart = { adminToken: undefined, demo: undefined, credentialsFile: undefined };
+  let adminHash =
+    config.adminToken === undefined
+      ? await storage.getSetting(ADMIN_HASH_SETTING)
+      : hashToken(config.adminToken);
+  if (adminHash === undefined) {
+    firstStart.adminToken = generateToken('admin');
+    adminHash = hashToken(firstStart.adminToken);
+    await storage.setSetting(ADMIN_HASH_SETTING, adminHash);
+  }
+  const identity = new IdentityService(storage, adminHash, () => trading.now());
+  if (config.seedDemo) firstStart.demo = await seedDemo(storage, identity, trading);
+  if (config.db !== ':memory:' && (firstStart.demo || firstStart.adminToken)) {
+    firstStart.credentialsFile = join(dirname(config.db), 'credentials.txt');
+    writeFileSync(firstStart.credentialsFile, credentialsText(firstStart), { mode: 0o600 });
+  }
+
+  const app = await buildApp({ trading, identity, clock, logger, version: VERSION });
+  let feed: Feed | undefined;
+  if (config.feed === 'sim') {
+    feed = new SimulatorFeed({
+      instruments: engine.instruments(),
+      clock,
+      seed: config.seed,
+      initialQuotes: new Map([...engine.market.all()].map((quote) => [quote.ticker, quote])),
+      isOpen: (instrument, now) => config.marketHours === 'ignore' || isMarketOpen(instrument.calendar, now),
+      timeAcceleration: config.simulatorSpeed,
+    });
+  }
+
+  let address: string;
+  try {
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new StartupError(`port ${config.port} on ${config.host} is already in use`);
+    if (code === 'EACCES') throw new StartupError(`no permission to listen on ${config.host}:${config.port}`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new StartupError(`cannot listen on host ${config.host}`);
+    throw error;
+  }
+  feed?.start((quotes) => trading.ingestQuotes(quotes));
+  const timer = setInterval(() => {
+    trading.tick().catch((error: unknown) => logger.error({ err: error }, 'periodic tick failed'));
+  }, 1000);
+  timer.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      clearInterval(timer);
+      await feed?.stop();
+      await app.close();
+      await trading.flush().catch(() => undefined);
+      await storage.close();
+    })());
+  fatal.handler = (error) => {
+    logger.fatal({ err: error }, 'storage failure: shutting down');
+    void close().finally(() => {
+      process.exitCode = 1;
+    });
+  };
+
+  return { url: address, app, trading, identity, clock, storage, firstStart, close };
+}
+
+function credentialsText(firstStart: FirstStart): string {
+  const lines = [
+    '# Written at first start by stockstrader-server. Tokens are stored only as hashes in the database.',
+  ];
+  if (firstStart.adminToken) lines.push(`admin_token=${firstStart.adminToken}`);
+  if (firstStart.demo) {
+    lines.push(`demo_token=${firstStart.demo.token}`);
+    lines.push(`demo_netting_account=${firstStart.demo.nettingAccountId}`);
+    lines.push(`demo_hedging_account=${firstStart.demo.hedgingAccountId}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,118 @@
+/**
+ * Starts a real server on a random port with a fresh SQLite file in a temp dir, the manual feed
+ * and a known admin token; removes everything on close. Tests drive it with the typed clients.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { AdminClient } from '../../src/client/admin-client.ts';
+import { StocksTraderClient } from '../../src/client/stockstrader-client.ts';
+import {
+  DEFAULT_CONFIG,
+  startServer,
+  type RunningServer,
+  type ServerConfig,
+} from '../../src/edges/server.ts';
+
+export const ADMIN_TOKEN = 'admin-test-token';
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  admin: AdminClient;
+  dir: string;
+  dbPath: string;
+  /** A new user with one account; returns a client bound to the user's token. */
+  newAccount(options?: Partial<AccountOptions>): Promise<TestAccount>;
+  close(): Promise<void>;
+}
+
+export interface AccountOptions {
+  system: 'netting' | 'hedging';
+  currency: string;
+  balance: number;
+}
+
+export interface TestAccount {
+  userId: string;
+  token: string;
+  accountId: string;
+  client: StocksTraderClient;
+}
+
+export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'stockstrader-test-'));
+  const dbPath = join(dir, 'test.db');
+  const config: ServerConfig = {
+    ...DEFAULT_CONFIG,
+    port: 0,
+    db: dbPath,
+    feed: 'manual',
+    adminToken: ADMIN_TOKEN,
+    marketHours: 'ignore',
+    logLevel: 'silent',
+    maxQuoteAgeSeconds: null,
+    seedDemo: false,
+    ...overrides,
+  };
+  const server = await startServer(config, { logger: pino({ level: config.logLevel }) });
+  const admin = new AdminClient({ baseUrl: server.url, token: ADMIN_TOKEN });
+  let closed = false;
+  return {
+    server,
+    url: server.url,
+    admin,
+    dir,
+    dbPath,
+    async newAccount(options = {}) {
+      const userId = await admin.createUser(`user-${Math.random().toString(36).slice(2, 8)}`);
+      const { token } = await admin.issueToken(userId);
+      const accountId = await admin.createAccount({
+        user_id: userId,
+        name: 'test account',
+        type: 'demo',
+        system: options.system ?? 'netting',
+        currency: options.currency ?? 'USD',
+        balance: options.balance ?? 100_000,
+      });
+      return { userId, token, accountId, client: new StocksTraderClient({ baseUrl: server.url, token }) };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Raw HTTP for wire-level assertions (status codes, exact bodies). */
+export async function raw(
+  url: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: string; contentType?: string } = {},
+): Promise<{
+  status: number;
+  body: { code?: string; msg?: string; data?: unknown; error?: string };
+  text: string;
+  headers: Headers;
+}> {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.contentType) headers['content-type'] = options.contentType;
+  const response = await fetch(url + path, {
+    method,
+    headers,
+    ...(options.body === undefined ? {} : { body: options.body }),
+  });
+  const text = await response.text();
+  let body: { code?: string; msg?: string; data?: unknown; error?: string } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    body = {};
+  }
+  return { status: response.status, body, text, headers: response.headers };
+}
