@@ -25,7 +25,7 @@ import {
 import { isMarketOpen, marketClosedMessage } from './calendar/trading-calendar.ts';
 import type { Money, Price, Quantity } from './decimal.ts';
 import { effectiveConditions, formatPrice } from './instrument.ts';
-import { Market } from './market.ts';
+import { Market, conversionTickers } from './market.ts';
 import {
   oppositeSide,
   type Account,
@@ -45,6 +45,7 @@ import { notionalToMoney } from './money.ts';
 import { transition } from './order-transitions.ts';
 import type { IdSource } from './ports.ts';
 import { reject, type Rejection } from './rejection.ts';
+import { hashState } from './state-hash.ts';
 import { TriggerIndex, dealTriggerRule, orderTriggerRule, type Trigger } from './trigger-index.ts';
 
 export interface EngineOptions {
@@ -166,6 +167,10 @@ export function isEmptyChangeSet(changes: ChangeSet): boolean {
   );
 }
 
+function emptyChangeSet(): ChangeSet {
+  return { orders: [], deals: [], accounts: [], ledger: [], fills: [], events: [] };
+}
+
 /** Collects the objects one step touched; snapshots them when the step ends. */
 class Step {
   readonly orders = new Map<string, Order>();
@@ -224,6 +229,13 @@ export class Engine {
   /** Accounts with open deals per ticker: the ones a quote on that ticker can stop out. */
   readonly #exposure = new Map<string, Set<string>>();
   readonly #stopOutCandidates = new Set<string>();
+  /**
+   * Tickers quoted since the last sweep whose exposed accounts are already stop-out candidates.
+   * A later quote on such a ticker adds no one new: accounts exposed since then are candidates
+   * already (a fill adds its account) or, for a loaded book, clear the ticker's mark here. So the
+   * exposure set is walked once per ticker per sweep, not on every tick.
+   */
+  readonly #quotedSinceSweep = new Set<string>();
   readonly #inMarginCall = new Set<string>();
   /** Active orders with an expiration, by order id. */
   readonly #expiring = new Map<string, { accountId: string; expiration: number }>();
@@ -256,6 +268,7 @@ export class Engine {
     for (const deal of book.deals.values()) {
       this.#syncDealTriggers(deal);
       this.#expose(deal);
+      for (const ticker of this.#valuationTickers(deal)) this.#quotedSinceSweep.delete(ticker);
     }
   }
 
@@ -292,6 +305,24 @@ export class Engine {
 
   isMarketOpen(instrument: Instrument, now: number): boolean {
     return this.#options.marketHours === 'ignore' || isMarketOpen(instrument.calendar, now);
+  }
+
+  /**
+   * Digest of the whole engine state (exchange-core style, see state-hash.ts): two engines fed the
+   * same inputs, with the same ids, have equal hashes. The id source is outside it.
+   */
+  stateHash(): string {
+    return hashState({
+      instruments: this.#instruments,
+      books: this.#books,
+      quotes: [...this.market.all()].sort((a, b) => (a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0)),
+      triggers: new Map([...this.triggers.values()].map((trigger) => [trigger.key, trigger])),
+      exposure: this.#exposure,
+      stopOutCandidates: this.#stopOutCandidates,
+      inMarginCall: this.#inMarginCall,
+      expiring: this.#expiring,
+      quotedSinceSweep: this.#quotedSinceSweep,
+    });
   }
 
   // ---- Commands ----
@@ -333,13 +364,26 @@ export class Engine {
    * stop-out sweep. Returns what changed.
    */
   onQuote(quote: Quote, now: number): ChangeSet {
-    const step = new Step(now);
     this.market.set(quote);
-    const exposed = this.#exposure.get(quote.ticker);
-    if (exposed) for (const accountId of exposed) this.#stopOutCandidates.add(accountId);
+    if (!this.#quotedSinceSweep.has(quote.ticker)) {
+      this.#quotedSinceSweep.add(quote.ticker);
+      const exposed = this.#exposure.get(quote.ticker);
+      if (exposed) for (const accountId of exposed) this.#stopOutCandidates.add(accountId);
+    }
     const fired: Trigger[] = [];
     this.triggers.collect(quote.ticker, quote.bid, quote.ask, fired);
-    for (const trigger of fired) this.#fire(step, trigger, quote);
+    // The quiet path (nothing crossed) builds no step: its change set would be empty anyway.
+    if (fired.length === 0) return emptyChangeSet();
+    const step = new Step(now);
+    // A fill can open a deal whose SL/TP this same quote already crosses (a gap through both the
+    // entry and the stop): collect again until a round fills nothing. Every fill consumes the
+    // trigger that fired it and a deal's close arms nothing, so this ends after a few rounds.
+    for (let round = fired; round.length > 0;) {
+      const fillsBefore = step.fills.length;
+      for (const trigger of round) this.#fire(step, trigger, quote);
+      round = [];
+      if (step.fills.length > fillsBefore) this.triggers.collect(quote.ticker, quote.bid, quote.ask, round);
+    }
     return step.finish();
   }
 
@@ -365,6 +409,7 @@ export class Engine {
     const step = new Step(now);
     const candidates = [...this.#stopOutCandidates].sort();
     this.#stopOutCandidates.clear();
+    this.#quotedSinceSweep.clear();
     for (const accountId of candidates) {
       const book = this.#books.get(accountId);
       if (book) this.#enforceMargin(step, book);
@@ -497,8 +542,21 @@ export class Engine {
       if (sideRejection) return sideRejection;
     }
     const estimate = order.price ?? (quote ? (order.side === 'buy' ? quote.ask : quote.bid) : null);
-    if (estimate !== null) return this.#marginRejection(book, instrument, order.side, order.volume, estimate);
-    return undefined;
+    if (estimate === null) return undefined;
+    // A pending order is judged as it would fill: at its price, not against today's quote, which
+    // would credit a buy limit below the market with a profit it can never have.
+    const atFill =
+      quote && order.price !== null ? this.#marketAtFill(quote, order.side, order.price) : this.market;
+    return this.#marginRejection(book, instrument, order.side, order.volume, estimate, atFill);
+  }
+
+  /** The market with `quote` shifted so that the side an order fills on (ask for a buy) is `price`. */
+  #marketAtFill(quote: Quote, side: Side, price: Price): Market {
+    const shift = price - (side === 'buy' ? quote.ask : quote.bid);
+    const market = new Market();
+    for (const other of this.market.all()) market.set(other);
+    market.set({ ...quote, bid: quote.bid + shift, ask: quote.ask + shift });
+    return market;
   }
 
   #accountStatusRejection(book: AccountBook): Rejection | undefined {
@@ -597,6 +655,7 @@ export class Engine {
     side: Side,
     volume: Quantity,
     price: Price,
+    atFill: Market = this.market,
   ): Rejection | undefined {
     const rate = this.market.rate(instrument.quoteCurrency, book.account.currency);
     if (!rate) {
@@ -607,16 +666,33 @@ export class Engine {
     }
     if (!this.market.get(instrument.ticker)) return undefined;
     const before = accountMetrics(book, book.deals.values(), this.#instrumentLookup, this.market);
-    const after = accountMetrics(
-      book,
-      positionsAfterFill(book, instrument.ticker, side, volume, price),
-      this.#instrumentLookup,
-      this.market,
-    );
-    if (after.margin > before.margin && after.freeMargin < 0) {
+    const change = fillChange(book, instrument.ticker, side, volume, price);
+    let marginAfter: Money;
+    let equityAfter: Money;
+    if (atFill === this.market) {
+      // Only the positions the fill changes are valued again. Every figure is a sum of per-position
+      // integers valued on the same market, so before − replaced + added equals valuing every
+      // position after the fill (and saves a full revaluation per fill).
+      const replaced = accountMetrics(book, change.replaced, this.#instrumentLookup, this.market);
+      const added = accountMetrics(book, change.added, this.#instrumentLookup, this.market);
+      marginAfter = before.margin - replaced.margin + added.margin;
+      equityAfter = before.equity - replaced.unrealizedProfit + added.unrealizedProfit;
+    } else {
+      // On the market at the fill every deal on the ticker moves too: value the whole book there.
+      const replaced = new Set<Deal>(change.replaced);
+      const positions: Position[] = [...change.added];
+      for (const deal of book.deals.values()) if (!replaced.has(deal)) positions.push(deal);
+      const after = accountMetrics(book, positions, this.#instrumentLookup, atFill);
+      marginAfter = after.margin;
+      equityAfter = after.equity;
+    }
+    // A closed part's profit moves from floating to the balance: equity keeps it. It settles at the
+    // closing price of that market, so valuing it there gives exactly what #settle books.
+    equityAfter += accountMetrics(book, change.settled, this.#instrumentLookup, atFill).unrealizedProfit;
+    if (marginAfter > before.margin && equityAfter - marginAfter < 0) {
       return reject(
         'insufficient_margin',
-        `insufficient margin: requires ${showMoney(after.margin - before.margin)} ${book.account.currency}, free margin ${showMoney(before.freeMargin)} ${book.account.currency}`,
+        `insufficient margin: requires ${showMoney(marginAfter - before.margin)} ${book.account.currency}, free margin ${showMoney(before.freeMargin)} ${book.account.currency}`,
       );
     }
     return undefined;
@@ -722,7 +798,7 @@ export class Engine {
     book.deals.delete(deal.id);
     this.#settle(step, book, instrument, deal, price);
     this.#syncDealTriggers(deal);
-    this.#unexpose(book, deal.ticker);
+    this.#unexpose(book, deal);
   }
 
   /** Marks a deal record closed at `price` and credits its realised profit to the balance. */
@@ -913,15 +989,32 @@ export class Engine {
     }
   }
 
+  /**
+   * Registers the deal's account under every ticker whose quote moves the deal's value in the
+   * account currency: its own, and the conversion pairs (a GBPUSD tick moves EURGBP in USD).
+   */
   #expose(deal: Deal): void {
-    let accounts = this.#exposure.get(deal.ticker);
-    if (!accounts) this.#exposure.set(deal.ticker, (accounts = new Set()));
-    accounts.add(deal.accountId);
+    for (const ticker of this.#valuationTickers(deal)) {
+      let accounts = this.#exposure.get(ticker);
+      if (!accounts) this.#exposure.set(ticker, (accounts = new Set()));
+      accounts.add(deal.accountId);
+    }
   }
 
-  #unexpose(book: AccountBook, ticker: string): void {
-    for (const deal of book.deals.values()) if (deal.ticker === ticker) return;
-    this.#exposure.get(ticker)?.delete(book.account.id);
+  /** After `closed` left the book: drops the account from tickers no remaining deal is valued by. */
+  #unexpose(book: AccountBook, closed: Deal): void {
+    const stillExposed = new Set<string>();
+    for (const deal of book.deals.values())
+      for (const ticker of this.#valuationTickers(deal)) stillExposed.add(ticker);
+    for (const ticker of this.#valuationTickers(closed))
+      if (!stillExposed.has(ticker)) this.#exposure.get(ticker)?.delete(book.account.id);
+  }
+
+  #valuationTickers(deal: Deal): string[] {
+    const quoteCurrency = this.#instruments.get(deal.ticker)?.quoteCurrency;
+    const accountCurrency = this.#books.get(deal.accountId)?.account.currency;
+    if (quoteCurrency === undefined || accountCurrency === undefined) return [deal.ticker];
+    return [deal.ticker, ...conversionTickers(quoteCurrency, accountCurrency)];
   }
 
   // ---- Modifications ----
@@ -1222,20 +1315,28 @@ function weightedOpenPrice(position: Deal, volume: Quantity, price: Price): Pric
   return Number((2n * num + den) / (2n * den));
 }
 
-/** The account's positions as they would be after filling `volume` at `price`. */
-function positionsAfterFill(
+/**
+ * How filling `volume` at `price` changes the account's positions: the open deals it replaces, the
+ * positions that take their place, and the parts it closes (whose profit goes to the balance).
+ * Every other deal stays as it is.
+ */
+function fillChange(
   book: AccountBook,
   ticker: string,
   side: Side,
   volume: Quantity,
   price: Price,
-): Position[] {
-  const positions: Position[] = [];
+): { replaced: Deal[]; added: Position[]; settled: Position[] } {
+  const replaced: Deal[] = [];
+  const added: Position[] = [];
+  const settled: Position[] = [];
   let remaining = volume;
-  for (const deal of book.deals.values()) {
-    if (book.account.system === 'netting' && deal.ticker === ticker && remaining > 0) {
+  if (book.account.system === 'netting') {
+    for (const deal of book.deals.values()) {
+      if (deal.ticker !== ticker || remaining <= 0) continue;
+      replaced.push(deal);
       if (deal.side === side) {
-        positions.push({
+        added.push({
           ticker,
           side,
           volume: deal.volume + remaining,
@@ -1246,14 +1347,13 @@ function positionsAfterFill(
       }
       const closed = Math.min(deal.volume, remaining);
       remaining -= closed;
+      settled.push({ ticker, side: deal.side, volume: closed, openPrice: deal.openPrice });
       if (deal.volume > closed)
-        positions.push({ ticker, side: deal.side, volume: deal.volume - closed, openPrice: deal.openPrice });
-      continue;
+        added.push({ ticker, side: deal.side, volume: deal.volume - closed, openPrice: deal.openPrice });
     }
-    positions.push(deal);
   }
-  if (remaining > 0) positions.push({ ticker, side, volume: remaining, openPrice: price });
-  return positions;
+  if (remaining > 0) added.push({ ticker, side, volume: remaining, openPrice: price });
+  return { replaced, added, settled };
 }
 
 /** A limit or stop price on the wrong side of the market would fill at once: reject it. */

@@ -30,12 +30,13 @@ export class ControllableClock implements Clock {
   setManual(nowMs: number): void {
     if (!Number.isFinite(nowMs) || nowMs < 0) throw new ClockError('now must be a Unix time in seconds');
     const current = this.nowMs();
-    if (nowMs < current) {
+    // Times come in whole seconds: the current second is "now", not the past.
+    if (nowMs < Math.floor(current / 1000) * 1000) {
       throw new ClockError(
         `the clock cannot go backwards: ${Math.floor(nowMs / 1000)} is before now (${Math.floor(current / 1000)})`,
       );
     }
-    this.#manualMs = nowMs;
+    this.#manualMs = Math.max(nowMs, current);
     this.#mode = 'manual';
   }
 

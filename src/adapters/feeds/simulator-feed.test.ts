@@ -307,7 +307,9 @@ describe('SimulatorFeed', () => {
     await waitFor(() => batches.length >= 10);
     await feed.stop();
     const expected = walk(options);
-    for (const batch of batches) assert.deepEqual(batch, expected.step(NOW, 0.005));
+    for (const batch of batches) {
+      assert.deepEqual(batch, [...expected.openingQuotes(NOW), ...expected.step(NOW, 0.005)]);
+    }
   });
 
   it('never overlaps sink calls and waits for the one in flight on stop', async () => {
@@ -387,20 +389,38 @@ describe('SimulatorFeed', () => {
     await feed.stop();
   });
 
-  it('sends nothing while every market is closed', async () => {
+  it('sends only the frozen opening quotes while every market is closed', async () => {
     const feed = new SimulatorFeed({
       instruments: DEFAULT_INSTRUMENTS,
       clock: { nowMs: () => SATURDAY * 1000 },
       seed: 1,
       tickIntervalMs: 2,
     });
-    let calls = 0;
-    feed.start(async () => {
-      calls++;
+    const batches: (readonly Quote[])[] = [];
+    feed.start(async (quotes) => {
+      batches.push(quotes);
     });
     await sleep(30);
     await feed.stop();
-    assert.equal(calls, 0);
+    assert.equal(batches.length, 1);
+    assert.deepEqual(
+      batches[0]?.map((quote) => quote.ticker),
+      DEFAULT_INSTRUMENTS.map((instrument) => instrument.ticker),
+    );
+  });
+
+  it('publishes no opening quote for instruments that start from a stored quote', () => {
+    const stored: Quote = { ticker: 'AAPL.nq', bid: 20_000_000_000, ask: 20_001_000_000, time: 1 };
+    const priceWalk = walk({
+      instruments: DEFAULT_INSTRUMENTS,
+      seed: 3,
+      isOpen: () => false,
+      initialQuotes: new Map([['AAPL.nq', stored]]),
+    });
+    const opening = priceWalk.openingQuotes(SATURDAY);
+    assert.equal(opening.length, DEFAULT_INSTRUMENTS.length - 1);
+    assert.ok(opening.every((quote) => quote.ticker !== 'AAPL.nq' && quote.bid < quote.ask));
+    assert.deepEqual(priceWalk.openingQuotes(SATURDAY), []);
   });
 
   it('validates its tick interval', () => {

@@ -74,6 +74,8 @@ interface Track {
   midTicks: number;
   /** Box–Muller yields normals in pairs; the second waits here for the next draw. */
   spareNormal: number | undefined;
+  /** Whether a quote for this instrument exists (stored at start, or published since). */
+  quoted: boolean;
 }
 
 export class PriceWalk {
@@ -119,6 +121,31 @@ export class PriceWalk {
     return quotes;
   }
 
+  /**
+   * One quote for every instrument that started without a stored quote, open or not, at its typical
+   * spread, so a market that is closed at start-up still shows a (frozen) price. Uses no randomness.
+   */
+  openingQuotes(nowSeconds: number): Quote[] {
+    return this.#tracks
+      .filter((track) => !track.quoted)
+      .map((track) => {
+        track.quoted = true;
+        const { instrument } = track;
+        const bidTicks = Math.max(1, Math.floor(track.midTicks - instrument.spreadTicks / 2));
+        const quote: Quote = {
+          ticker: instrument.ticker,
+          bid: bidTicks * instrument.minTick,
+          ask: (bidTicks + Math.max(1, instrument.spreadTicks)) * instrument.minTick,
+          time: nowSeconds,
+        };
+        if (instrument.calendar === 'us_equities') {
+          quote.last = quote.bid;
+          quote.lastTime = nowSeconds;
+        }
+        return quote;
+      });
+  }
+
   /** The current simulated mid of `ticker` as a fractional Price (off the tick grid); undefined if unknown. */
   mid(ticker: string): number | undefined {
     const track = this.#tracks.find((candidate) => candidate.instrument.ticker === ticker);
@@ -144,6 +171,7 @@ function createTrack(instrument: Instrument, seed: number, initial: Quote | unde
     // A reference price of zero (never set) starts at 10,000 ticks, as the admin API does.
     midTicks: start > 0 ? Math.min(maxMidTicks, start / tick) : 10_000,
     spareNormal: undefined,
+    quoted: initial !== undefined,
   };
 }
 
@@ -261,7 +289,8 @@ export class SimulatorFeed implements Feed {
 
   async #step(sink: QuoteSink, run: number): Promise<void> {
     try {
-      const quotes = this.#walk.step(nowSeconds(this.#clock), this.#tickIntervalMs / 1000);
+      const now = nowSeconds(this.#clock);
+      const quotes = [...this.#walk.openingQuotes(now), ...this.#walk.step(now, this.#tickIntervalMs / 1000)];
       if (quotes.length > 0) await sink(quotes);
     } catch (error) {
       this.#onError(error);

@@ -132,6 +132,19 @@ async function serve(config: ServerConfig): Promise<void> {
     }
     throw error;
   }
+  const running = server;
+  const shutdown = (signal: string): void => {
+    process.stderr.write(`stockstrader: ${signal} received, shutting down\n`);
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`stockstrader: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
   const { url, firstStart } = server;
   const lines = [
     '',
@@ -157,19 +170,6 @@ async function serve(config: ServerConfig): Promise<void> {
   if (firstStart.credentialsFile) lines.push(`  saved to:      ${firstStart.credentialsFile}`);
   lines.push('', `Try: curl -H "Authorization: Bearer <demo token>" ${url}/api/v1/accounts`, '');
   process.stdout.write(lines.join('\n') + '\n');
-
-  const shutdown = (signal: string): void => {
-    process.stderr.write(`stockstrader: ${signal} received, shutting down\n`);
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`stockstrader: shutdown failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
 function adminCommand(): Command {

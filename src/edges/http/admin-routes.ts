@@ -349,7 +349,8 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
       const { mode, now } = request.body;
       clockAction(() => {
         if (mode === 'real') clock.setReal();
-        else clock.setManual((now ?? trading.now()) * 1000);
+        // Without `now`, freeze at the current instant (not the truncated second, which is in the past).
+        else clock.setManual(now === undefined ? clock.nowMs() : now * 1000);
       });
       await trading.tick();
       return { code: 'ok' as const, data: { mode: clock.mode, now: trading.now() } };

@@ -6,7 +6,7 @@
  * recorded and checked at every start, so an edited migration is refused rather than skipped.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -30,7 +30,12 @@ import {
   formatId,
 } from '../../../engine/ids.ts';
 
-const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+export interface SqliteOpenOptions {
+  /** Where the numbered migrations live; tests point it at a copy to prove edits are refused. */
+  migrationsDir?: string;
+}
 
 type Row = Record<string, unknown>;
 
@@ -63,19 +68,25 @@ export class SqliteStorage implements Storage {
   readonly #commitTransaction: (changes: ChangeSet, quotes: readonly Quote[]) => void;
 
   /** Opens (creating if needed) the database file and migrates it. Throws with a clear message. */
-  static open(path: string): SqliteStorage {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  static open(path: string, options: SqliteOpenOptions = {}): SqliteStorage {
+    if (path !== ':memory:') ensureDirectory(dirname(path));
     const db = new Database(path);
-    return new SqliteStorage(db);
+    try {
+      return new SqliteStorage(db, options.migrationsDir ?? MIGRATIONS_DIR);
+    } catch (error) {
+      // A refused or failed migration must not leave the file open (and locked) behind it.
+      db.close();
+      throw error;
+    }
   }
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, migrationsDir: string) {
     this.#db = db;
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    migrate(db, readMigrations(MIGRATIONS_DIR));
+    migrate(db, readMigrations(migrationsDir));
     this.#statements = prepareStatements(db);
     const maxOrder = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM orders').get() as { id: number };
     const maxDeal = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM deals').get() as { id: number };
@@ -286,6 +297,17 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
+}
+
+/**
+ * Creates a folder and its missing parents one level at a time. (Node's recursive mkdir can spin
+ * forever on pseudo file systems such as /proc instead of failing.)
+ */
+function ensureDirectory(path: string): void {
+  if (existsSync(path)) return;
+  const parent = dirname(path);
+  if (parent !== path) ensureDirectory(parent);
+  mkdirSync(path);
 }
 
 function migrate(db: Database.Database, migrations: readonly Migration[]): void {

@@ -1,0 +1,158 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/stockstrader.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts `serve` and resolves once the banner is printed. */
+function serve(
+  args: string[],
+): Promise<{ child: ChildProcess; banner: string; exited: Promise<number | null> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--log-level', 'silent', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const exited = new Promise<number | null>((done) => child.on('exit', done));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('Try: curl')) resolve({ child, banner: stdout, exited });
+    });
+    void exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+describe('stockstrader CLI', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stockstrader-cli-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves, prints the credentials once, answers the admin CLI and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const db = join(dir, 'first', 'server.db');
+    const { child, banner, exited } = await serve(['--port', String(port), '--db', db, '--feed', 'manual']);
+    const admin = /admin token:\s+(admin_\S+)/.exec(banner)?.[1];
+    const demo = /demo token:\s+(st_\S+)/.exec(banner)?.[1];
+    assert.ok(admin, banner);
+    assert.ok(demo, banner);
+    assert.match(banner, new RegExp(`http://127\\.0\\.0\\.1:${port}`));
+    assert.match(banner, /demo accounts: (\d{8}) \(netting, USD 100,000\), (\d{8}) \(hedging, USD 100,000\)/);
+    const credentials = readFileSync(join(dir, 'first', 'credentials.txt'), 'utf8');
+    assert.match(credentials, new RegExp(`admin_token=${admin}`));
+
+    const env = { STOCKSTRADER_URL: `http://127.0.0.1:${port}`, STOCKSTRADER_ADMIN_TOKEN: admin };
+    const user = await run(['admin', 'user', 'add', '--name', 'carol'], env);
+    assert.equal(user.code, 0, user.stderr);
+    const userId = (JSON.parse(user.stdout) as { user_id: string }).user_id;
+    const account = await run(
+      ['admin', 'account', 'add', '--user', userId, '--name', 'c', '--balance', '1000'],
+      env,
+    );
+    assert.equal(account.code, 0, account.stderr);
+    const accountId = (JSON.parse(account.stdout) as { id: string }).id;
+    const deposit = await run(['admin', 'deposit', '--account', accountId, '--amount', '250.5'], env);
+    assert.deepEqual(JSON.parse(deposit.stdout), { balance: 1250.5 });
+    const quote = await run(['admin', 'quote', 'set', 'EURUSD', '--bid', '1.1', '--ask', '1.10008'], env);
+    assert.equal((JSON.parse(quote.stdout) as { ask: number }).ask, 1.10008);
+    const refused = await run(['admin', 'user', 'add', '--name', 'x'], {
+      ...env,
+      STOCKSTRADER_ADMIN_TOKEN: 'wrong',
+    });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /admin token required.*\(HTTP 401\)/);
+
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+
+    // Second start on the same database: no new demo user, credentials not printed again.
+    const second = await serve(['--port', String(port), '--db', db, '--feed', 'manual']);
+    assert.doesNotMatch(second.banner, /demo token:/);
+    assert.match(second.banner, /credentials\.txt/);
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0);
+  });
+
+  it('exits non-zero with a clear message on a bad flag', async () => {
+    const result = await run(['serve', '--feed', 'nope']);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /--feed.*nope.*(sim, manual|Allowed choices)/s);
+    const unknown = await run(['serve', '--bogus']);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /unknown option '--bogus'/);
+    const badPort = await run(['serve', '--port', 'eighty']);
+    assert.notEqual(badPort.code, 0);
+    assert.match(badPort.stderr, /--port.*must be a whole number/);
+  });
+
+  it('exits non-zero with a clear message when the port is in use', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const result = await run([
+      'serve',
+      '--port',
+      String(port),
+      '--db',
+      join(dir, 'busy.db'),
+      '--feed',
+      'manual',
+      '--log-level',
+      'silent',
+    ]);
+    blocker.close();
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+  });
+
+  it('exits non-zero with a clear message when the database path is unwritable', async () => {
+    const result = await run(['serve', '--db', '/proc/stockstrader/forbidden.db', '--log-level', 'silent']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /cannot open database \/proc\/stockstrader\/forbidden\.db/);
+  });
+
+  it('honours environment variables that mirror the flags', async () => {
+    const result = await run(['serve'], { STOCKSTRADER_MARKET_HOURS: 'sometimes' });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /sometimes/);
+  });
+});
