@@ -25,6 +25,8 @@ import { ReferenceTriggerIndex } from '../src/engine/trigger-index-reference.ts'
 
 export interface TriggerIndexBenchOptions {
   quick: boolean;
+  /** Print the table (default true); `bench/run.ts` prints one table of its own instead. */
+  print?: boolean;
 }
 
 const TICKER_COUNT = 50;
@@ -354,12 +356,14 @@ export function runTriggerIndexBench(options: TriggerIndexBenchOptions): Record<
     });
   }
 
-  console.log(
-    `\ntrigger index — ${TICKER_COUNT} tickers, ${minSeconds} s per figure${options.quick ? ' (quick)' : ''}`,
-  );
-  printTable(rows);
-  console.log(`flatness, quiet ticks/s at 100k ÷ at 0: ${flatness.toFixed(2)}`);
-  console.log(`flatness, quiet ticks/s at 100k ÷ at 0 with no ticker seen: ${flatnessUnseen.toFixed(2)}`);
+  if (options.print ?? true) {
+    console.log(
+      `\ntrigger index — ${TICKER_COUNT} tickers, ${minSeconds} s per figure${options.quick ? ' (quick)' : ''}`,
+    );
+    printTable(rows);
+    console.log(`flatness, quiet ticks/s at 100k ÷ at 0: ${flatness.toFixed(2)}`);
+    console.log(`flatness, quiet ticks/s at 100k ÷ at 0 with no ticker seen: ${flatnessUnseen.toFixed(2)}`);
+  }
   return results;
 }
 

@@ -16,11 +16,23 @@ export function nowSeconds(clock: Clock): number {
 /** Where a feed delivers quotes. Resolves once the quotes' consequences (fills) are durable. */
 export type QuoteSink = (quotes: readonly Quote[]) => Promise<void>;
 
-/** A source of market data. */
+export type FeedState = 'running' | 'paused' | 'finished' | 'stopped' | 'failed';
+
+export interface FeedStatus {
+  name: string;
+  state: FeedState;
+  /** Feed-specific figures: progress, request counts, back-off, last error… */
+  detail: Record<string, string | number | boolean | null>;
+}
+
+/** A source of market data. Pausing is optional: a feed that cannot pause throws. */
 export interface Feed {
   readonly name: string;
   start(sink: QuoteSink): void;
   stop(): Promise<void>;
+  status(): FeedStatus;
+  pause?(): void;
+  resume?(): void;
 }
 
 /** Structured logging, pino-compatible. */

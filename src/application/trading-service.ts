@@ -37,6 +37,7 @@ import type {
 } from '../engine/model.ts';
 import type { Money, Price } from '../engine/decimal.ts';
 import { AppError, invalid } from './errors.ts';
+import { TickHistory } from './tick-history.ts';
 import { nowSeconds, type Clock, type Logger } from './ports.ts';
 import {
   CURRENT_ORDER_STATUSES,
@@ -85,6 +86,7 @@ export class TradingService {
   readonly #logger: Logger;
   readonly #onFatal: (error: unknown) => void;
   readonly #accountsByUser = new Map<string, string[]>();
+  readonly #ticks = new TickHistory();
   #commits: Promise<void> = Promise.resolve();
   #broken: unknown = undefined;
 
@@ -158,6 +160,11 @@ export class TradingService {
     const quote = this.engine.market.get(instrument.ticker);
     if (!quote) throw new AppError('no_quote', `no quote for ${instrument.ticker}`);
     return { quote, instrument };
+  }
+
+  /** The newest quotes of an instrument, oldest first (bounded per instrument). */
+  recentTicks(ticker: string, limit: number): Quote[] {
+    return this.#ticks.recent(this.requireInstrument(ticker).ticker, limit);
   }
 
   requireInstrument(ticker: string): Instrument {
@@ -302,12 +309,20 @@ export class TradingService {
     this.#ensureHealthy();
     const now = this.now();
     const steps: ChangeSet[] = [];
+    const latest = new Map<string, Quote>();
     for (const quote of quotes) {
       if (!this.engine.instrument(quote.ticker)) continue;
+      if (!(Number.isSafeInteger(quote.bid) && Number.isSafeInteger(quote.ask) && quote.bid > 0 && quote.bid <= quote.ask)) {
+        this.#logger.warn({ event: 'quote_refused', ticker: quote.ticker, bid: quote.bid, ask: quote.ask }, 'invalid quote ignored');
+        continue;
+      }
+      this.#ticks.record(quote);
+      latest.set(quote.ticker, quote);
       steps.push(this.engine.onQuote(quote, now));
     }
     steps.push(this.engine.sweepStopOuts(now));
-    await this.#persist(mergeChangeSets(steps), quotes);
+    // Only the newest quote per instrument needs to survive a restart.
+    await this.#persist(mergeChangeSets(steps), [...latest.values()]);
   }
 
   /** Time-driven work: expirations and stop-out checks. Called by a timer and after clock moves. */

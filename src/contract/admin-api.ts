@@ -95,7 +95,7 @@ export const AdminQuote = Type.Object({
 export type AdminQuote = Static<typeof AdminQuote>;
 
 export const ClockData = Type.Object({
-  mode: StringEnum(['real', 'manual'] as const),
+  mode: StringEnum(['real', 'manual', 'replay'] as const),
   now: Type.Number({ description: 'Unix seconds in the server timeline.' }),
 });
 export type ClockData = Static<typeof ClockData>;
@@ -144,3 +144,12 @@ export const PageQuery = Type.Object({
   skip: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
 });
+
+export const TicksQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })) });
+
+export const FeedStatusData = Type.Object({
+  name: Type.String(),
+  state: StringEnum(['running', 'paused', 'finished', 'stopped', 'failed'] as const),
+  detail: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
+});
+export type FeedStatusData = Static<typeof FeedStatusData>;

@@ -139,7 +139,6 @@ async function startOnStorage(
     writeFileSync(firstStart.credentialsFile, credentialsText(firstStart), { mode: 0o600 });
   }
 
-  const app = await buildApp({ trading, identity, clock, logger, version: VERSION });
   let feed: Feed | undefined;
   if (config.feed === 'sim') {
     feed = new SimulatorFeed({
@@ -151,6 +150,8 @@ async function startOnStorage(
       timeAcceleration: config.simulatorSpeed,
     });
   }
+
+  const app = await buildApp({ trading, identity, clock, feed, logger, version: VERSION });
 
   let address: string;
   try {

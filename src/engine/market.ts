@@ -10,6 +10,17 @@ import { UNIT_RATE, invertRate, multiplyRates, type Rate } from './money.ts';
 
 const TWICE_PRICE_SCALE = BigInt(2 * PRICE_SCALE);
 
+/**
+ * Every ticker whose quote `Market.rate(from, to)` may read: the direct and inverse pair, and the
+ * USD legs of the cross. A position valued through a rate moves when any of these is quoted.
+ */
+export function conversionTickers(from: string, to: string): string[] {
+  if (from === to) return [];
+  const tickers = [from + to, to + from];
+  if (from !== 'USD' && to !== 'USD') tickers.push(from + 'USD', 'USD' + from, 'USD' + to, to + 'USD');
+  return tickers;
+}
+
 export class Market {
   readonly #quotes = new Map<string, Quote>();
 

@@ -25,6 +25,11 @@ export interface TestServer {
   dbPath: string;
   /** A new user with one account; returns a client bound to the user's token. */
   newAccount(options?: Partial<AccountOptions>): Promise<TestAccount>;
+  /**
+   * Stops the server and starts a new one on the same database file and port, as after a
+   * process restart: clients made before keep working. `server` then names the new one.
+   */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,12 +64,21 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
   const server = await startServer(config, { logger: pino({ level: config.logLevel }) });
   const admin = new AdminClient({ baseUrl: server.url, token: ADMIN_TOKEN });
   let closed = false;
-  return {
+  const testServer: TestServer = {
     server,
     url: server.url,
     admin,
     dir,
     dbPath,
+    async restart() {
+      await testServer.server.close();
+      // The same port keeps the URL, so clients bound to it before the restart still reach it.
+      const port = Number(new URL(testServer.url).port);
+      testServer.server = await startServer(
+        { ...config, port },
+        { logger: pino({ level: config.logLevel }) },
+      );
+    },
     async newAccount(options = {}) {
       const userId = await admin.createUser(`user-${Math.random().toString(36).slice(2, 8)}`);
       const { token } = await admin.issueToken(userId);
@@ -76,15 +90,16 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
         currency: options.currency ?? 'USD',
         balance: options.balance ?? 100_000,
       });
-      return { userId, token, accountId, client: new StocksTraderClient({ baseUrl: server.url, token }) };
+      return { userId, token, accountId, client: new StocksTraderClient({ baseUrl: testServer.url, token }) };
     },
     async close() {
       if (closed) return;
       closed = true;
-      await server.close();
+      await testServer.server.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return testServer;
 }
 
 /** Raw HTTP for wire-level assertions (status codes, exact bodies). */

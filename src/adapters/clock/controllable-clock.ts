@@ -1,12 +1,13 @@
 /**
- * The server's clock: real time by default, or manual (set and advanced through the admin API).
+ * The server's clock: real time by default, manual (set and advanced through the admin API), or
+ * replay (driven by the timestamps of a replayed data file).
  *
  * Time never runs backwards: setting a manual time earlier than now, or switching back to real
  * time while the manual clock is ahead of it, is refused.
  */
 import type { Clock } from '../../application/ports.ts';
 
-export type ClockMode = 'real' | 'manual';
+export type ClockMode = 'real' | 'manual' | 'replay';
 
 export class ClockError extends Error {}
 
@@ -24,10 +25,21 @@ export class ControllableClock implements Clock {
   }
 
   nowMs(): number {
-    return this.#mode === 'manual' ? this.#manualMs : this.#wallMs();
+    return this.#mode === 'real' ? this.#wallMs() : this.#manualMs;
+  }
+
+  /** Replay mode: time is the timestamp of the data being replayed; it never moves backwards. */
+  setReplay(nowMs: number): void {
+    if (this.#mode !== 'replay') {
+      this.#mode = 'replay';
+      this.#manualMs = nowMs;
+      return;
+    }
+    this.#manualMs = Math.max(this.#manualMs, nowMs);
   }
 
   setManual(nowMs: number): void {
+    if (this.#mode === 'replay') throw new ClockError('the clock follows the replay feed and cannot be set');
     if (!Number.isFinite(nowMs) || nowMs < 0) throw new ClockError('now must be a Unix time in seconds');
     const current = this.nowMs();
     // Times come in whole seconds: the current second is "now", not the past.
@@ -41,6 +53,7 @@ export class ControllableClock implements Clock {
   }
 
   advance(ms: number): void {
+    if (this.#mode === 'replay') throw new ClockError('the clock follows the replay feed and cannot be advanced');
     if (this.#mode !== 'manual')
       throw new ClockError('the clock is in real mode: set it to manual before advancing it');
     if (!Number.isFinite(ms) || ms <= 0) throw new ClockError('seconds must be greater than 0');
@@ -48,6 +61,7 @@ export class ControllableClock implements Clock {
   }
 
   setReal(): void {
+    if (this.#mode === 'replay') throw new ClockError('the clock follows the replay feed and cannot be switched');
     if (this.#mode === 'manual' && this.#manualMs > this.#wallMs()) {
       throw new ClockError(
         'the manual clock is ahead of real time: switching back would move time backwards',

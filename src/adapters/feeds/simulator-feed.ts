@@ -20,7 +20,7 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
-import { nowSeconds, type Clock, type Feed, type QuoteSink } from '../../application/ports.ts';
+import { nowSeconds, type Clock, type Feed, type FeedStatus, type QuoteSink } from '../../application/ports.ts';
 import { isMarketOpen } from '../../engine/calendar/trading-calendar.ts';
 import type { Price } from '../../engine/decimal.ts';
 import type { CalendarId, Instrument, Quote } from '../../engine/model.ts';
@@ -251,6 +251,7 @@ export class SimulatorFeed implements Feed {
   /** Bumped by every start and stop, so a step still in flight from an earlier run schedules nothing. */
   #run = 0;
   #running = false;
+  readonly #seed: number;
   #inFlight: Promise<void> = Promise.resolve();
 
   constructor(options: SimulatorFeedOptions) {
@@ -259,9 +260,14 @@ export class SimulatorFeed implements Feed {
       throw new RangeError('the simulator tick interval must be greater than 0');
     }
     this.#walk = new PriceWalk(options);
+    this.#seed = options.seed;
     this.#clock = options.clock;
     this.#tickIntervalMs = tickIntervalMs;
     this.#onError = options.onError ?? (() => undefined);
+  }
+
+  status(): FeedStatus {
+    return { name: this.name, state: this.#running ? 'running' : 'stopped', detail: { seed: this.#seed } };
   }
 
   start(sink: QuoteSink): void {

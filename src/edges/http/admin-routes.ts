@@ -13,6 +13,7 @@ import { parseMoney, parsePrice, parseQuantity } from '../../application/parse-i
 import type { TradingService } from '../../application/trading-service.ts';
 import { ClockError, type ControllableClock } from '../../adapters/clock/controllable-clock.ts';
 import type { ConditionOverrides, Instrument, Quote } from '../../engine/model.ts';
+import type { Feed, FeedStatus } from '../../application/ports.ts';
 import { accountStateToWire, adminAccountToWire, fillToWire, ledgerToWire, price } from './wire-format.ts';
 import { bearerToken } from './public-routes.ts';
 import { sendError } from './error-handling.ts';
@@ -21,6 +22,8 @@ export interface AdminRouteDeps {
   trading: TradingService;
   identity: IdentityService;
   clock: ControllableClock;
+  /** The running feed; undefined for the manual feed. */
+  feed: Feed | undefined;
 }
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse };
@@ -29,7 +32,7 @@ const tags = ['Admin'];
 
 export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-  const { trading, identity, clock } = deps;
+  const { trading, identity, clock, feed } = deps;
 
   app.addHook('onRequest', async (request, reply) => {
     const token = bearerToken(request);
@@ -325,6 +328,43 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
       return { code: 'ok' as const, data: adminQuote(quote) };
     },
   );
+
+  app.get(
+    '/quotes/:ticker/ticks',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Recent quotes of an instrument, oldest first (bounded history)',
+        params: Admin.TickerParams,
+        querystring: Admin.TicksQuery,
+        response: { 200: Ok(Type.Array(Admin.AdminQuote)), ...errors },
+      },
+    },
+    async (request) => {
+      const limit = Math.min(request.query.limit ?? 100, 1000);
+      return { code: 'ok' as const, data: trading.recentTicks(request.params.ticker, limit).map(adminQuote) };
+    },
+  );
+
+  const feedStatus = (): FeedStatus => feed?.status() ?? { name: 'manual', state: 'running', detail: {} };
+  app.get(
+    '/feed',
+    { schema: { tags, security, summary: 'Market data feed status', response: { 200: Ok(Admin.FeedStatusData), ...errors } } },
+    async () => ({ code: 'ok' as const, data: feedStatus() }),
+  );
+  for (const action of ['pause', 'resume'] as const) {
+    app.post(
+      `/feed/${action}`,
+      { schema: { tags, security, summary: `${action === 'pause' ? 'Pause' : 'Resume'} the feed`, response: { 200: Ok(Admin.FeedStatusData), ...errors } } },
+      async () => {
+        const control = feed?.[action];
+        if (!feed || !control) throw invalid(`the ${feedStatus().name} feed cannot ${action}`);
+        control.call(feed);
+        return { code: 'ok' as const, data: feedStatus() };
+      },
+    );
+  }
 
   app.get(
     '/clock',

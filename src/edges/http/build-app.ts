@@ -9,6 +9,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { IdentityService } from '../../application/identity-service.ts';
 import type { TradingService } from '../../application/trading-service.ts';
 import type { ControllableClock } from '../../adapters/clock/controllable-clock.ts';
+import type { Feed } from '../../application/ports.ts';
 import { BODY_LIMIT_BYTES, installBodyParsing } from './body-parsing.ts';
 import { installErrorHandling } from './error-handling.ts';
 import { coerceNumericFields } from './request-coercion.ts';
@@ -19,6 +20,7 @@ export interface AppDependencies {
   trading: TradingService;
   identity: IdentityService;
   clock: ControllableClock;
+  feed: Feed | undefined;
   logger: FastifyBaseLogger;
   version: string;
 }

@@ -1,0 +1,131 @@
+/**
+ * Runs the benchmarks, prints one table of their figures and writes `bench/results.json`.
+ *
+ * Run: `npm run bench [-- --quick] [-- name ...]`, or `npx tsx bench/run.ts --quick engine-ticks`.
+ * Names filter which benchmarks run; none means all.
+ *
+ * To add a benchmark, append an entry to `BENCHMARKS`: a name, and a `run` that returns its figures
+ * as a flat record (it may be async, e.g. for HTTP benchmarks that start a server). Figure names
+ * carry their unit: `*_per_s_*` is a rate, `flatness_*` and `speedup_*` are ratios, `*_ms` is time.
+ * Optional `targets` mark a figure that falls below its floor in the table.
+ */
+import { writeFileSync } from 'node:fs';
+import { arch, cpus, platform } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runEngineTicksBench } from './engine-ticks.bench.ts';
+import { runTriggerIndexBench } from './trigger-index.bench.ts';
+
+export interface BenchmarkOptions {
+  quick: boolean;
+}
+
+export type Figures = Record<string, number>;
+
+export interface Benchmark {
+  name: string;
+  description: string;
+  run(options: BenchmarkOptions): Figures | Promise<Figures>;
+  /** Floors per figure: the table flags a figure below its floor. */
+  targets?: Record<string, number>;
+}
+
+export const BENCHMARKS: readonly Benchmark[] = [
+  {
+    name: 'trigger-index',
+    description: 'bare trigger index: quiet ticks, fills, reference scan',
+    run: (options) => runTriggerIndexBench({ ...options, print: false }),
+  },
+  {
+    name: 'engine-ticks',
+    description: 'Engine.onQuote over 1,000 accounts: quiet ticks, fills, margin sweep',
+    run: (options) => runEngineTicksBench({ ...options, print: false }),
+    targets: { ticks_per_s_0: 1e6, ticks_per_s_10k: 1e6, ticks_per_s_100k: 1e6 },
+  },
+];
+
+const RESULTS_FILE = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
+
+function formatFigure(name: string, value: number): string {
+  if (name.includes('per_s')) {
+    if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M/s`;
+    if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k/s`;
+    return `${value.toFixed(1)} /s`;
+  }
+  if (name.startsWith('flatness') || name.startsWith('speedup')) return `${value.toFixed(2)}×`;
+  if (name.endsWith('_ms')) return `${value.toFixed(2)} ms`;
+  return String(Number(value.toPrecision(6)));
+}
+
+type Row = [benchmark: string, figure: string, value: string, target: string];
+
+function printTable(rows: Row[]): void {
+  const header: Row = ['benchmark', 'figure', 'value', 'target'];
+  const widths = header.map((_, column) =>
+    Math.max(...[header, ...rows].map((row) => row[column]?.length ?? 0)),
+  );
+  const line = (row: Row): string =>
+    row
+      .map((cell, column) =>
+        column === 2 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
+  console.log(line(header));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const options: BenchmarkOptions = { quick: argv.includes('--quick') };
+  const names = argv.filter((arg) => !arg.startsWith('--'));
+  const unknown = names.filter((name) => !BENCHMARKS.some((benchmark) => benchmark.name === name));
+  if (unknown.length > 0) {
+    console.error(
+      `unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.map((item) => item.name).join(', ')}`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const selected = BENCHMARKS.filter((benchmark) => names.length === 0 || names.includes(benchmark.name));
+  const results: Record<string, { description: string; seconds: number; figures: Figures }> = {};
+  const rows: Row[] = [];
+  let belowTarget = 0;
+  for (const benchmark of selected) {
+    console.log(`running ${benchmark.name}${options.quick ? ' (quick)' : ''}…`);
+    const start = process.hrtime.bigint();
+    const figures = await benchmark.run(options);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    results[benchmark.name] = { description: benchmark.description, seconds, figures };
+    for (const [figure, value] of Object.entries(figures)) {
+      const floor = benchmark.targets?.[figure];
+      let target = '';
+      if (floor !== undefined) {
+        const met = value >= floor;
+        if (!met) belowTarget += 1;
+        target = `${met ? 'ok' : 'BELOW'} ≥ ${formatFigure(figure, floor)}`;
+      }
+      rows.push([benchmark.name, figure, formatFigure(figure, value), target]);
+    }
+  }
+  console.log('');
+  printTable(rows);
+  const cpu = cpus()[0]?.model ?? 'unknown cpu';
+  writeFileSync(
+    RESULTS_FILE,
+    JSON.stringify(
+      {
+        generatedAt: new Date().toISOString(),
+        quick: options.quick,
+        node: process.version,
+        platform: `${platform()} ${arch()}, ${cpus().length} × ${cpu}`,
+        benchmarks: results,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nwrote ${RESULTS_FILE}${belowTarget > 0 ? `; ${belowTarget} figure(s) below target` : ''}`);
+}
+
+await main(process.argv.slice(2));

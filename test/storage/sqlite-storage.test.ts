@@ -1,0 +1,131 @@
+/**
+ * The SQLite adapter: the storage contract on a temp file per test, plus what only this adapter
+ * has: its numbered, append-only migrations.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  MIGRATIONS_DIR,
+  SqliteStorage,
+  readMigrations,
+} from '../../src/adapters/storage/sqlite/sqlite-storage.ts';
+import type { Storage } from '../../src/application/storage.ts';
+import { storageContract } from './storage-contract.ts';
+
+const directories: string[] = [];
+after(() => {
+  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+});
+
+function tempDirectory(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'stockstrader-sqlite-'));
+  directories.push(directory);
+  return directory;
+}
+
+storageContract('sqlite', async () => {
+  const directory = tempDirectory();
+  const path = join(directory, 'contract.db');
+  let current: Storage = SqliteStorage.open(path);
+  return {
+    storage: current,
+    async reopen() {
+      await current.close();
+      current = SqliteStorage.open(path);
+      return current;
+    },
+    async dispose() {
+      await current.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('sqlite migrations', () => {
+  function appliedMigrations(path: string): { number: number; name: string }[] {
+    const db = new Database(path, { readonly: true });
+    try {
+      return db.prepare('SELECT number, name FROM schema_migrations ORDER BY number').all() as {
+        number: number;
+        name: string;
+      }[];
+    } finally {
+      db.close();
+    }
+  }
+
+  it('are numbered consecutively from 0001, one file per number', () => {
+    const migrations = readMigrations(MIGRATIONS_DIR);
+    assert.ok(migrations.length >= 1);
+    assert.deepEqual(
+      migrations.map((migration) => migration.number),
+      migrations.map((_, index) => index + 1),
+    );
+    const files = readdirSync(MIGRATIONS_DIR).filter((file) => file.endsWith('.sql'));
+    assert.equal(files.length, migrations.length);
+    for (const migration of migrations) assert.match(migration.name, /^\d{4}-[a-z0-9-]+\.sql$/);
+  });
+
+  it('refuses a gap or a badly named file', () => {
+    const gap = tempDirectory();
+    cpSync(MIGRATIONS_DIR, gap, { recursive: true });
+    writeFileSync(join(gap, '0003-skipped-two.sql'), 'SELECT 1;');
+    assert.throws(() => readMigrations(gap), /out of sequence: expected 2/);
+    const badName = tempDirectory();
+    cpSync(MIGRATIONS_DIR, badName, { recursive: true });
+    writeFileSync(join(badName, 'extra.sql'), 'SELECT 1;');
+    assert.throws(() => readMigrations(badName), /must be named NNNN-name\.sql/);
+  });
+
+  it('applies each migration once, records it, and applies a new one on the next start', async () => {
+    const directory = tempDirectory();
+    const migrations = join(directory, 'migrations');
+    cpSync(MIGRATIONS_DIR, migrations, { recursive: true });
+    const path = join(directory, 'store.db');
+    const count = readMigrations(migrations).length;
+
+    await SqliteStorage.open(path, { migrationsDir: migrations }).close();
+    await SqliteStorage.open(path, { migrationsDir: migrations }).close();
+    assert.equal(appliedMigrations(path).length, count, 'reopening applies nothing twice');
+
+    const next = String(count + 1).padStart(4, '0');
+    writeFileSync(
+      join(migrations, `${next}-add-probe.sql`),
+      'CREATE TABLE probe (id INTEGER PRIMARY KEY);\n',
+    );
+    const storage = SqliteStorage.open(path, { migrationsDir: migrations });
+    await storage.setSetting('still', 'works');
+    await storage.close();
+    assert.deepEqual(
+      appliedMigrations(path).map((row) => row.number),
+      Array.from({ length: count + 1 }, (_, index) => index + 1),
+    );
+    assert.equal(appliedMigrations(path).at(-1)?.name, `${next}-add-probe.sql`);
+  });
+
+  it('refuses to start when an applied migration was edited, and leaves the file usable', async () => {
+    const directory = tempDirectory();
+    const migrations = join(directory, 'migrations');
+    cpSync(MIGRATIONS_DIR, migrations, { recursive: true });
+    const path = join(directory, 'store.db');
+    const first = SqliteStorage.open(path, { migrationsDir: migrations });
+    await first.setSetting('kept', 'yes');
+    await first.close();
+
+    const edited = join(migrations, readMigrations(migrations)[0]?.name ?? '');
+    appendFileSync(edited, '\n-- an innocent-looking edit\n');
+    assert.throws(
+      () => SqliteStorage.open(path, { migrationsDir: migrations }),
+      /migration 0001-.*\.sql was changed after it was applied; migrations are append-only/,
+    );
+
+    // The refused open closed its handle: the shipped migrations still open the same file.
+    const reopened = SqliteStorage.open(path);
+    assert.equal(await reopened.getSetting('kept'), 'yes');
+    await reopened.close();
+  });
+});
