@@ -38,7 +38,8 @@ export class TickHistory {
   readonly #rings = new Map<string, Ring>();
 
   constructor(capacity = DEFAULT_TICKS_PER_INSTRUMENT) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError('tick history capacity must be ≥ 1');
+    if (!Number.isSafeInteger(capacity) || capacity < 1)
+      throw new RangeError('tick history capacity must be ≥ 1');
     this.#capacity = capacity;
   }
 

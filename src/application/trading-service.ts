@@ -312,8 +312,16 @@ export class TradingService {
     const latest = new Map<string, Quote>();
     for (const quote of quotes) {
       if (!this.engine.instrument(quote.ticker)) continue;
-      if (!(Number.isSafeInteger(quote.bid) && Number.isSafeInteger(quote.ask) && quote.bid > 0 && quote.bid <= quote.ask)) {
-        this.#logger.warn({ event: 'quote_refused', ticker: quote.ticker, bid: quote.bid, ask: quote.ask }, 'invalid quote ignored');
+      if (!(
+        Number.isSafeInteger(quote.bid) &&
+        Number.isSafeInteger(quote.ask) &&
+        quote.bid > 0 &&
+        quote.bid <= quote.ask
+      )) {
+        this.#logger.warn(
+          { event: 'quote_refused', ticker: quote.ticker, bid: quote.bid, ask: quote.ask },
+          'invalid quote ignored',
+        );
         continue;
       }
       this.#ticks.record(quote);

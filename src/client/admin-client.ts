@@ -10,6 +10,7 @@ import type {
   AdminAccount,
   AdminQuote,
   ClockData,
+  FeedStatusData,
   CreateAccountBody,
   Fill,
   IssueTokenData,
@@ -99,6 +100,23 @@ export class AdminClient {
 
   getQuote(ticker: string): Promise<AdminQuote> {
     return this.#http.request('GET', `/admin/v1/quotes/${enc(ticker)}`);
+  }
+
+  /** The newest quotes of an instrument, oldest first. */
+  ticks(ticker: string, limit?: number): Promise<AdminQuote[]> {
+    return this.#http.request('GET', `/admin/v1/quotes/${enc(ticker)}/ticks`, { query: { limit } });
+  }
+
+  feed(): Promise<FeedStatusData> {
+    return this.#http.request('GET', '/admin/v1/feed');
+  }
+
+  pauseFeed(): Promise<FeedStatusData> {
+    return this.#http.request('POST', '/admin/v1/feed/pause', { json: {} });
+  }
+
+  resumeFeed(): Promise<FeedStatusData> {
+    return this.#http.request('POST', '/admin/v1/feed/resume', { json: {} });
   }
 
   clock(): Promise<ClockData> {

@@ -2,13 +2,15 @@
  * Composition root: wires storage, engine, application, feed and HTTP together from a resolved
  * configuration, and tears them down in order. The CLI and the tests both start servers here.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { ControllableClock } from '../adapters/clock/controllable-clock.ts';
 import { DEFAULT_INSTRUMENTS } from '../adapters/catalogue/default-instruments.ts';
+import { ReplayFeed } from '../adapters/feeds/replay-feed.ts';
 import { SimulatorFeed } from '../adapters/feeds/simulator-feed.ts';
+import { UpstreamFeed } from '../adapters/feeds/upstream-feed.ts';
 import { SqliteStorage } from '../adapters/storage/sqlite/sqlite-storage.ts';
 import { seedCatalogue, seedDemo, type DemoCredentials } from '../application/bootstrap.ts';
 import { IdentityService, generateToken, hashToken } from '../application/identity-service.ts';
@@ -24,7 +26,9 @@ export interface ServerConfig {
   host: string;
   /** SQLite file path, or ':memory:'. */
   db: string;
-  feed: 'sim' | 'manual';
+  feed: 'sim' | 'manual' | 'replay' | 'upstream';
+  replay: ReplayConfig;
+  upstream: UpstreamConfig;
   /** Fixed admin token; when absent one is generated at first start and only its hash kept. */
   adminToken: string | undefined;
   marketHours: 'enforce' | 'ignore';
@@ -40,11 +44,28 @@ export interface ServerConfig {
   seedDemo: boolean;
 }
 
+export interface ReplayConfig {
+  files: string[];
+  /** Data seconds per wall second; 0 replays as fast as possible. */
+  speed: number;
+  onMalformed: 'skip' | 'fail';
+}
+
+export interface UpstreamConfig {
+  url: string | undefined;
+  token: string | undefined;
+  account: string | undefined;
+  watch: string[];
+  requestsPerSecond: number;
+}
+
 export const DEFAULT_CONFIG: ServerConfig = {
   port: 8080,
   host: '127.0.0.1',
   db: 'data/stockstrader.db',
   feed: 'sim',
+  replay: { files: [], speed: 1, onMalformed: 'fail' },
+  upstream: { url: undefined, token: undefined, account: undefined, watch: [], requestsPerSecond: 2 },
   adminToken: undefined,
   marketHours: 'enforce',
   logLevel: 'info',
@@ -139,18 +160,7 @@ async function startOnStorage(
     writeFileSync(firstStart.credentialsFile, credentialsText(firstStart), { mode: 0o600 });
   }
 
-  let feed: Feed | undefined;
-  if (config.feed === 'sim') {
-    feed = new SimulatorFeed({
-      instruments: engine.instruments(),
-      clock,
-      seed: config.seed,
-      initialQuotes: new Map([...engine.market.all()].map((quote) => [quote.ticker, quote])),
-      isOpen: (instrument, now) => config.marketHours === 'ignore' || isMarketOpen(instrument.calendar, now),
-      timeAcceleration: config.simulatorSpeed,
-    });
-  }
-
+  const feed = createFeed(config, { engine, clock, logger });
   const app = await buildApp({ trading, identity, clock, feed, logger, version: VERSION });
 
   let address: string;
@@ -189,6 +199,61 @@ async function startOnStorage(
   };
 
   return { url: address, app, trading, identity, clock, storage, firstStart, close };
+}
+
+function createFeed(
+  config: ServerConfig,
+  { engine, clock, logger }: { engine: Engine; clock: ControllableClock; logger: Logger },
+): Feed | undefined {
+  switch (config.feed) {
+    case 'manual':
+      return undefined;
+    case 'sim':
+      return new SimulatorFeed({
+        instruments: engine.instruments(),
+        clock,
+        seed: config.seed,
+        initialQuotes: new Map([...engine.market.all()].map((quote) => [quote.ticker, quote])),
+        isOpen: (instrument, now) =>
+          config.marketHours === 'ignore' || isMarketOpen(instrument.calendar, now),
+        timeAcceleration: config.simulatorSpeed,
+        onError: (error) => logger.error({ err: error }, 'simulator step failed'),
+      });
+    case 'replay':
+      if (config.replay.files.length === 0)
+        throw new StartupError('--feed replay needs --replay-file <file.csv>[,more.csv]');
+      for (const file of config.replay.files) {
+        if (!existsSync(file)) throw new StartupError(`replay file ${file} does not exist`);
+      }
+      return new ReplayFeed({
+        files: config.replay.files,
+        instruments: (ticker) => engine.instrument(ticker),
+        clock,
+        speed: config.replay.speed,
+        onMalformed: config.replay.onMalformed,
+        logger,
+      });
+    case 'upstream': {
+      const { url, token, account, watch, requestsPerSecond } = config.upstream;
+      if (!url || !token || !account || watch.length === 0) {
+        throw new StartupError(
+          '--feed upstream needs --upstream-url, --upstream-token, --upstream-account and --watch',
+        );
+      }
+      const unknown = watch.filter((ticker) => !engine.instrument(ticker));
+      if (unknown.length > 0)
+        throw new StartupError(`--watch names unknown instruments: ${unknown.join(', ')}`);
+      return new UpstreamFeed({
+        baseUrl: url,
+        token,
+        accountId: account,
+        watch,
+        requestsPerSecond,
+        clock,
+        logger,
+      });
+    }
+  }
 }
 
 function credentialsText(firstStart: FirstStart): string {

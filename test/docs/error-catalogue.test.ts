@@ -6,7 +6,10 @@ import { ERROR_CODES, httpStatusOf } from '../../src/application/errors.ts';
 describe('error catalogue', () => {
   const table = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
   const rows = new Map(
-    [...table.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((match) => [match[1] ?? '', Number(match[2])]),
+    [...table.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((match) => [
+      match[1] ?? '',
+      Number(match[2]),
+    ]),
   );
 
   it('documents every code with its HTTP status, and nothing else', () => {

@@ -19,7 +19,11 @@ describe('market hours and stale quotes follow the server clock', () => {
   after(() => t.close());
 
   const post = (body: string) =>
-    raw(t.url, 'POST', `/api/v1/accounts/${alice.accountId}/orders`, { token: alice.token, contentType: FORM, body });
+    raw(t.url, 'POST', `/api/v1/accounts/${alice.accountId}/orders`, {
+      token: alice.token,
+      contentType: FORM,
+      body,
+    });
 
   it('rejects market orders out of hours with the reopening time, and records them', async () => {
     const stock = await post('ticker=AAPL.nq&side=buy&type=market&volume=1');
@@ -30,7 +34,10 @@ describe('market hours and stale quotes follow the server clock', () => {
     const rejected = await alice.client.orders(alice.accountId, { status: 'rejected' });
     assert.deepEqual(
       rejected.map((order) => order.comment),
-      ['market is closed for AAPL.nq until 2026-11-30 14:30 UTC', 'market is closed for EURUSD until 2026-11-29 22:00 UTC'],
+      [
+        'market is closed for AAPL.nq until 2026-11-30 14:30 UTC',
+        'market is closed for EURUSD until 2026-11-29 22:00 UTC',
+      ],
     );
   });
 
@@ -73,7 +80,9 @@ describe('market hours and stale quotes follow the server clock', () => {
   });
 
   it('keeps a bounded history of recent quotes per instrument', async () => {
-    const ticks = await raw(t.url, 'GET', '/admin/v1/quotes/AAPL.nq/ticks?limit=3', { token: 'admin-test-token' });
+    const ticks = await raw(t.url, 'GET', '/admin/v1/quotes/AAPL.nq/ticks?limit=3', {
+      token: 'admin-test-token',
+    });
     const data = ticks.body.data as { bid: number; ask: number }[];
     assert.equal(data.length, 3);
     assert.deepEqual(

@@ -53,7 +53,8 @@ export class ControllableClock implements Clock {
   }
 
   advance(ms: number): void {
-    if (this.#mode === 'replay') throw new ClockError('the clock follows the replay feed and cannot be advanced');
+    if (this.#mode === 'replay')
+      throw new ClockError('the clock follows the replay feed and cannot be advanced');
     if (this.#mode !== 'manual')
       throw new ClockError('the clock is in real mode: set it to manual before advancing it');
     if (!Number.isFinite(ms) || ms <= 0) throw new ClockError('seconds must be greater than 0');
@@ -61,7 +62,8 @@ export class ControllableClock implements Clock {
   }
 
   setReal(): void {
-    if (this.#mode === 'replay') throw new ClockError('the clock follows the replay feed and cannot be switched');
+    if (this.#mode === 'replay')
+      throw new ClockError('the clock follows the replay feed and cannot be switched');
     if (this.#mode === 'manual' && this.#manualMs > this.#wallMs()) {
       throw new ClockError(
         'the manual clock is ahead of real time: switching back would move time backwards',

@@ -20,7 +20,13 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
-import { nowSeconds, type Clock, type Feed, type FeedStatus, type QuoteSink } from '../../application/ports.ts';
+import {
+  nowSeconds,
+  type Clock,
+  type Feed,
+  type FeedStatus,
+  type QuoteSink,
+} from '../../application/ports.ts';
 import { isMarketOpen } from '../../engine/calendar/trading-calendar.ts';
 import type { Price } from '../../engine/decimal.ts';
 import type { CalendarId, Instrument, Quote } from '../../engine/model.ts';

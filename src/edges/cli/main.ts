@@ -27,6 +27,22 @@ function positiveNumber(value: string): number {
   return number;
 }
 
+function nonNegativeNumber(value: string): number {
+  const number = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(number))
+    throw new InvalidArgumentError('must be a number ≥ 0');
+  return number;
+}
+
+function list(value: string): string[] {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.length === 0) throw new InvalidArgumentError('must name at least one item');
+  return items;
+}
+
 function decimal(value: string): number {
   const number = Number(value);
   if (!/^-?\d+(\.\d+)?$/.test(value) || !Number.isFinite(number))
@@ -50,8 +66,51 @@ function serveCommand(): Command {
     .addOption(
       new Option('--feed <feed>', 'market data feed')
         .env('STOCKSTRADER_FEED')
-        .choices(['sim', 'manual'])
+        .choices(['sim', 'manual', 'replay', 'upstream'])
         .default(DEFAULT_CONFIG.feed),
+    )
+    .addOption(
+      new Option('--replay-file <files>', 'replay CSV file(s), comma-separated')
+        .env('STOCKSTRADER_REPLAY_FILE')
+        .argParser(list),
+    )
+    .addOption(
+      new Option('--speed <factor>', 'replay speed: data seconds per second (0 = as fast as possible)')
+        .env('STOCKSTRADER_SPEED')
+        .default(DEFAULT_CONFIG.replay.speed)
+        .argParser(nonNegativeNumber),
+    )
+    .addOption(
+      new Option('--replay-on-malformed <action>', 'skip malformed CSV lines or fail the replay')
+        .env('STOCKSTRADER_REPLAY_ON_MALFORMED')
+        .choices(['skip', 'fail'])
+        .default(DEFAULT_CONFIG.replay.onMalformed),
+    )
+    .addOption(
+      new Option('--upstream-url <url>', 'StocksTrader server to take quotes from').env(
+        'STOCKSTRADER_UPSTREAM_URL',
+      ),
+    )
+    .addOption(
+      new Option('--upstream-token <token>', 'bearer token for the upstream server').env(
+        'STOCKSTRADER_UPSTREAM_TOKEN',
+      ),
+    )
+    .addOption(
+      new Option('--upstream-account <id>', 'upstream account id used for quote requests').env(
+        'STOCKSTRADER_UPSTREAM_ACCOUNT',
+      ),
+    )
+    .addOption(
+      new Option('--watch <tickers>', 'tickers to poll upstream, comma-separated')
+        .env('STOCKSTRADER_WATCH')
+        .argParser(list),
+    )
+    .addOption(
+      new Option('--upstream-rate <requests>', 'upstream request budget per second')
+        .env('STOCKSTRADER_UPSTREAM_RATE')
+        .default(DEFAULT_CONFIG.upstream.requestsPerSecond)
+        .argParser(positiveNumber),
     )
     .addOption(
       new Option('--admin-token <token>', 'admin token (generated at first start when absent)').env(
@@ -107,6 +166,18 @@ function serveCommand(): Command {
         host: options.host as string,
         db: options.db as string,
         feed: options.feed as ServerConfig['feed'],
+        replay: {
+          files: (options.replayFile as string[] | undefined) ?? [],
+          speed: options.speed as number,
+          onMalformed: options.replayOnMalformed as ServerConfig['replay']['onMalformed'],
+        },
+        upstream: {
+          url: options.upstreamUrl as string | undefined,
+          token: options.upstreamToken as string | undefined,
+          account: options.upstreamAccount as string | undefined,
+          watch: (options.watch as string[] | undefined) ?? [],
+          requestsPerSecond: options.upstreamRate as number,
+        },
         adminToken: options.adminToken as string | undefined,
         marketHours: options.marketHours as ServerConfig['marketHours'],
         logLevel: options.logLevel as string,
@@ -152,7 +223,7 @@ async function serve(config: ServerConfig): Promise<void> {
     `  API base URL:  ${url}/api/v1`,
     `  docs:          ${url}/docs  (OpenAPI: ${url}/openapi.json)`,
     `  database:      ${config.db}`,
-    `  feed:          ${config.feed === 'sim' ? `simulator (seed ${config.seed})` : 'manual (set quotes with the admin API)'}`,
+    `  feed:          ${describeFeed(config)}`,
     `  market hours:  ${config.marketHours}`,
   ];
   if (config.adminToken)
@@ -170,6 +241,19 @@ async function serve(config: ServerConfig): Promise<void> {
   if (firstStart.credentialsFile) lines.push(`  saved to:      ${firstStart.credentialsFile}`);
   lines.push('', `Try: curl -H "Authorization: Bearer <demo token>" ${url}/api/v1/accounts`, '');
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+function describeFeed(config: ServerConfig): string {
+  switch (config.feed) {
+    case 'sim':
+      return `simulator (seed ${config.seed})`;
+    case 'manual':
+      return 'manual (set quotes with the admin API)';
+    case 'replay':
+      return `replay of ${config.replay.files.join(', ')} at ${config.replay.speed === 0 ? 'full' : `${config.replay.speed}×`} speed`;
+    case 'upstream':
+      return `upstream ${config.upstream.url ?? ''} watching ${config.upstream.watch.join(', ')}`;
+  }
 }
 
 function adminCommand(): Command {
@@ -336,6 +420,26 @@ function adminCommand(): Command {
     .action(async (ticker: string, _options: unknown, command: Command) =>
       print(await client(command).getQuote(ticker)),
     );
+
+  quote
+    .command('ticks')
+    .description('show the newest quotes of an instrument')
+    .argument('<ticker>', 'instrument ticker')
+    .option('--limit <n>', 'how many', integer(1, 1000), 20)
+    .action(async (ticker: string, options: { limit: number }, command: Command) =>
+      print(await client(command).ticks(ticker, options.limit)),
+    );
+
+  const feed = admin.command('feed').description('the market data feed');
+  feed
+    .command('status')
+    .action(async (_options: unknown, command: Command) => print(await client(command).feed()));
+  feed
+    .command('pause')
+    .action(async (_options: unknown, command: Command) => print(await client(command).pauseFeed()));
+  feed
+    .command('resume')
+    .action(async (_options: unknown, command: Command) => print(await client(command).resumeFeed()));
 
   const clock = admin.command('clock').description('the server clock');
   clock

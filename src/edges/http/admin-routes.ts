@@ -350,13 +350,27 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
   const feedStatus = (): FeedStatus => feed?.status() ?? { name: 'manual', state: 'running', detail: {} };
   app.get(
     '/feed',
-    { schema: { tags, security, summary: 'Market data feed status', response: { 200: Ok(Admin.FeedStatusData), ...errors } } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Market data feed status',
+        response: { 200: Ok(Admin.FeedStatusData), ...errors },
+      },
+    },
     async () => ({ code: 'ok' as const, data: feedStatus() }),
   );
   for (const action of ['pause', 'resume'] as const) {
     app.post(
       `/feed/${action}`,
-      { schema: { tags, security, summary: `${action === 'pause' ? 'Pause' : 'Resume'} the feed`, response: { 200: Ok(Admin.FeedStatusData), ...errors } } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: `${action === 'pause' ? 'Pause' : 'Resume'} the feed`,
+          response: { 200: Ok(Admin.FeedStatusData), ...errors },
+        },
+      },
       async () => {
         const control = feed?.[action];
         if (!feed || !control) throw invalid(`the ${feedStatus().name} feed cannot ${action}`);

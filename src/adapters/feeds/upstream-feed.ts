@@ -1,0 +1,533 @@
+/**
+ * A feed that polls the quote endpoint of a real StocksTrader server
+ * (`GET /api/v1/accounts/{account_id}/instruments/{ticker}/quote`) for a watchlist, so users can
+ * paper-trade on live broker prices.
+ *
+ * Invariants:
+ * - At most one request is in flight, and request starts are spaced at least `1000 / requestsPerSecond`
+ *   ms apart. Every request counts against that budget: successes, failures and retries alike.
+ * - Tickers are polled round-robin; a ticker that is backed off is skipped, not waited for, so one bad
+ *   ticker never starves the others.
+ * - A failure never escapes the polling loop: it is logged (never with the token), counted and retried
+ *   later. Failures that concern the whole upstream (429, 5xx, network errors, timeouts) back off every
+ *   request; failures that concern one ticker (4xx, error bodies, junk, invalid prices) back off that
+ *   ticker only. `Retry-After` is honoured when present, otherwise the delay doubles from
+ *   `initialBackoffMs` with a little jitter; both are capped at `maxBackoffMs`. A success resets the
+ *   back-off it belongs to.
+ * - Only quotes with safe-integer prices, 0 < bid ≤ ask, reach the sink. A quote identical to the last
+ *   one delivered for its ticker is skipped. A quote is remembered as delivered only once the sink has
+ *   resolved, so a failed delivery is retried by the next poll.
+ * - `stop()` cancels the timers and aborts the request in flight; it waits only for a sink call already
+ *   under way (which resolves once its fills are durable).
+ *
+ * Times: scheduling and back-off run on the real monotonic clock, since they are about the upstream's
+ * rate limits and a wall-clock step must not freeze polling. Quotes are stamped with the upstream's
+ * `ask_bid_price_time`, falling back to the injected clock when that is missing or absurd, and clamped
+ * so that no quote is stamped after the clock's "now".
+ *
+ * Limitation: a response body is read whole (bounded only by the request timeout).
+ */
+import {
+  nowSeconds,
+  type Clock,
+  type Feed,
+  type FeedStatus,
+  type Logger,
+  type QuoteSink,
+} from '../../application/ports.ts';
+import { PRICE_DECIMALS, toScaled, type Price } from '../../engine/decimal.ts';
+import type { Quote } from '../../engine/model.ts';
+
+export const DEFAULT_UPSTREAM_REQUESTS_PER_SECOND = 2;
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 5000;
+export const DEFAULT_UPSTREAM_INITIAL_BACKOFF_MS = 1000;
+export const DEFAULT_UPSTREAM_MAX_BACKOFF_MS = 60_000;
+
+/** Upstream quote times before this (2000-01-01) cannot be real and are replaced by the clock's time. */
+const EARLIEST_PLAUSIBLE_TIME = 946_684_800;
+/** Back-off delays are stretched by up to this fraction at random, so restarted feeds do not align. */
+const BACKOFF_JITTER = 0.25;
+/** Upstream error messages are quoted in logs, but a hostile upstream must not flood them. */
+const MAX_LOGGED_MESSAGE = 200;
+
+export interface UpstreamFeedOptions {
+  /** The upstream server's origin, e.g. `https://api.stockstrader.com`; `/api/v1/…` is appended. */
+  baseUrl: string;
+  token: string;
+  accountId: string;
+  watch: readonly string[];
+  /** Request budget; defaults to 2 per second. */
+  requestsPerSecond?: number;
+  /** Stamps quotes whose upstream time is missing or absurd. */
+  clock: Clock;
+  logger: Logger;
+  /** Defaults to the global fetch; injectable for tests. */
+  fetch?: typeof fetch;
+  /** Per request, body included; defaults to 5000. */
+  requestTimeoutMs?: number;
+  /** First back-off delay when the upstream gives no `Retry-After`; defaults to 1000. */
+  initialBackoffMs?: number;
+  /** Cap on every back-off, `Retry-After` included; defaults to 60000. */
+  maxBackoffMs?: number;
+  /** Uniform [0, 1) source for back-off jitter; defaults to Math.random. */
+  random?: () => number;
+}
+
+/** The outcome of one poll, before it is counted, logged and turned into back-off. */
+type PollResult =
+  | { kind: 'quote'; quote: Quote; key: string }
+  | { kind: 'aborted' }
+  | {
+      kind: 'failure';
+      /** Whether the whole upstream should be left alone (429, 5xx, transport) or only this ticker. */
+      scope: 'upstream' | 'ticker';
+      status: number | null;
+      reason: string;
+      /** Milliseconds the upstream asked us to wait, from `Retry-After`. */
+      retryAfterMs?: number;
+    };
+
+interface TickerState {
+  readonly ticker: string;
+  consecutiveFailures: number;
+  /** Monotonic ms before which this ticker is not polled; 0 when not backed off. */
+  backoffUntilMs: number;
+  /** Identity of the last quote the sink accepted, to skip repeats. */
+  lastDeliveredKey: string | undefined;
+}
+
+export class UpstreamFeed implements Feed {
+  readonly name = 'upstream';
+  readonly #baseUrl: string;
+  readonly #token: string;
+  readonly #accountId: string;
+  readonly #tickers: readonly TickerState[];
+  readonly #intervalMs: number;
+  readonly #requestsPerSecond: number;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #fetch: typeof fetch;
+  readonly #requestTimeoutMs: number;
+  readonly #initialBackoffMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #random: () => number;
+
+  #running = false;
+  #abort: AbortController | undefined;
+  #loop: Promise<void> = Promise.resolve();
+  #cursor = 0;
+  /** Monotonic (performance.now) ms, immune to wall-clock steps. */
+  #nextRequestAtMs = 0;
+  /** Monotonic ms before which no request is made at all. */
+  #backoffUntilMs = 0;
+  #consecutiveFailures = 0;
+
+  #requests = 0;
+  #successes = 0;
+  #failures = 0;
+  #quotesReceived = 0;
+  #quotesDelivered = 0;
+  #quotesUnchanged = 0;
+  #sinkFailures = 0;
+  #lastError: string | null = null;
+  #lastQuoteTime: number | null = null;
+
+  constructor(options: UpstreamFeedOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.baseUrl);
+    } catch {
+      throw new RangeError('the upstream URL is not a valid URL');
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new RangeError('the upstream URL must use http or https');
+    }
+    if (options.token.trim() === '') throw new RangeError('the upstream token must not be empty');
+    if (options.accountId.trim() === '') throw new RangeError('the upstream account must not be empty');
+    const watch = [
+      ...new Set(options.watch.map((ticker) => ticker.trim()).filter((ticker) => ticker !== '')),
+    ];
+    if (watch.length === 0) throw new RangeError('the upstream watchlist must name at least one ticker');
+    const requestsPerSecond = options.requestsPerSecond ?? DEFAULT_UPSTREAM_REQUESTS_PER_SECOND;
+    if (!Number.isFinite(requestsPerSecond) || requestsPerSecond <= 0) {
+      throw new RangeError('the upstream request rate must be greater than 0');
+    }
+    this.#requestTimeoutMs = positive(
+      options.requestTimeoutMs,
+      DEFAULT_UPSTREAM_TIMEOUT_MS,
+      'request timeout',
+    );
+    this.#initialBackoffMs = positive(
+      options.initialBackoffMs,
+      DEFAULT_UPSTREAM_INITIAL_BACKOFF_MS,
+      'initial back-off',
+    );
+    this.#maxBackoffMs = positive(options.maxBackoffMs, DEFAULT_UPSTREAM_MAX_BACKOFF_MS, 'maximum back-off');
+    // A trailing slash on the origin (or a path prefix) must not double up with the API path.
+    this.#baseUrl = base.href.replace(/\/+$/, '');
+    this.#token = options.token;
+    this.#accountId = options.accountId;
+    this.#tickers = watch.map((ticker) => ({
+      ticker,
+      consecutiveFailures: 0,
+      backoffUntilMs: 0,
+      lastDeliveredKey: undefined,
+    }));
+    this.#requestsPerSecond = requestsPerSecond;
+    this.#intervalMs = 1000 / requestsPerSecond;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#fetch = options.fetch ?? fetch;
+    this.#random = options.random ?? Math.random;
+  }
+
+  status(): FeedStatus {
+    const now = performance.now();
+    return {
+      name: this.name,
+      state: this.#running ? 'running' : 'stopped',
+      detail: {
+        watch: this.#tickers.map((state) => state.ticker).join(','),
+        requests_per_second: this.#requestsPerSecond,
+        requests: this.#requests,
+        successes: this.#successes,
+        failures: this.#failures,
+        consecutive_failures: this.#consecutiveFailures,
+        quotes_received: this.#quotesReceived,
+        quotes_delivered: this.#quotesDelivered,
+        quotes_unchanged: this.#quotesUnchanged,
+        sink_failures: this.#sinkFailures,
+        last_error: this.#lastError,
+        last_quote_time: this.#lastQuoteTime,
+        backoff_until:
+          this.#backoffUntilMs > now ? Math.round(Date.now() + this.#backoffUntilMs - now) : null,
+        tickers_backed_off: this.#tickers.filter((state) => state.backoffUntilMs > now).length,
+      },
+    };
+  }
+
+  start(sink: QuoteSink): void {
+    if (this.#running) throw new Error('the upstream feed is already running');
+    this.#running = true;
+    const abort = new AbortController();
+    this.#abort = abort;
+    this.#loop = this.#pollLoop(sink, abort.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#abort?.abort();
+    this.#abort = undefined;
+    await this.#loop;
+  }
+
+  async #pollLoop(sink: QuoteSink, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const now = performance.now();
+      const wakeAt = Math.max(this.#nextRequestAtMs, this.#backoffUntilMs);
+      if (wakeAt > now) {
+        await sleep(wakeAt - now, signal);
+        continue;
+      }
+      const state = this.#nextTicker(now);
+      if (state === undefined) {
+        // Every ticker is backed off: sleep until the first one is due again.
+        const due = Math.min(...this.#tickers.map((candidate) => candidate.backoffUntilMs));
+        await sleep(Math.max(1, due - now), signal);
+        continue;
+      }
+      this.#nextRequestAtMs = now + this.#intervalMs;
+      try {
+        await this.#pollOnce(state, sink, signal);
+      } catch (error) {
+        // Nothing below should throw; if it does, the feed must still not die or spin.
+        this.#logger.error({ event: 'upstream_feed_fault', err: error }, 'upstream feed step failed');
+        this.#backoffUntilMs = performance.now() + this.#backoffDelay(++this.#consecutiveFailures);
+      }
+    }
+  }
+
+  #nextTicker(now: number): TickerState | undefined {
+    for (let offset = 0; offset < this.#tickers.length; offset++) {
+      const index = (this.#cursor + offset) % this.#tickers.length;
+      const state = this.#tickers[index];
+      if (state !== undefined && state.backoffUntilMs <= now) {
+        this.#cursor = index + 1;
+        return state;
+      }
+    }
+    return undefined;
+  }
+
+  async #pollOnce(state: TickerState, sink: QuoteSink, signal: AbortSignal): Promise<void> {
+    this.#requests++;
+    const result = await this.#request(state.ticker, signal);
+    if (result.kind === 'aborted') return;
+    if (result.kind === 'failure') {
+      this.#recordFailure(state, result);
+      return;
+    }
+    this.#successes++;
+    this.#quotesReceived++;
+    this.#consecutiveFailures = 0;
+    state.consecutiveFailures = 0;
+    if (result.key === state.lastDeliveredKey) {
+      this.#quotesUnchanged++;
+      this.#logger.debug(
+        { event: 'upstream_quote_unchanged', ticker: state.ticker },
+        'upstream quote unchanged',
+      );
+      return;
+    }
+    try {
+      await sink([result.quote]);
+    } catch (error) {
+      this.#sinkFailures++;
+      this.#logger.error(
+        { event: 'upstream_quote_rejected', ticker: state.ticker, err: error },
+        'upstream quote could not be applied',
+      );
+      return;
+    }
+    state.lastDeliveredKey = result.key;
+    this.#quotesDelivered++;
+    this.#lastQuoteTime = result.quote.time;
+  }
+
+  #recordFailure(state: TickerState, failure: Extract<PollResult, { kind: 'failure' }>): void {
+    this.#failures++;
+    this.#lastError = `${state.ticker}: ${failure.reason}`;
+    let backoffMs: number;
+    if (failure.scope === 'upstream') {
+      this.#consecutiveFailures++;
+      backoffMs =
+        failure.retryAfterMs === undefined
+          ? this.#backoffDelay(this.#consecutiveFailures)
+          : Math.min(this.#maxBackoffMs, failure.retryAfterMs);
+      this.#backoffUntilMs = performance.now() + backoffMs;
+    } else {
+      state.consecutiveFailures++;
+      backoffMs = this.#backoffDelay(state.consecutiveFailures);
+      state.backoffUntilMs = performance.now() + backoffMs;
+    }
+    this.#logger.warn(
+      {
+        event: 'upstream_request_failed',
+        ticker: state.ticker,
+        status: failure.status,
+        reason: failure.reason,
+        scope: failure.scope,
+        backoff_ms: Math.round(backoffMs),
+      },
+      failure.scope === 'upstream'
+        ? 'upstream quote request failed; pausing all requests'
+        : 'upstream quote request failed; pausing this ticker',
+    );
+  }
+
+  /** Exponential from `initialBackoffMs`, jittered upwards, capped at `maxBackoffMs`. */
+  #backoffDelay(attempt: number): number {
+    const exponent = Math.min(Math.max(0, attempt - 1), 30);
+    const base = this.#initialBackoffMs * 2 ** exponent;
+    return Math.min(this.#maxBackoffMs, base * (1 + BACKOFF_JITTER * this.#random()));
+  }
+
+  async #request(ticker: string, stopSignal: AbortSignal): Promise<PollResult> {
+    const url =
+      `${this.#baseUrl}/api/v1/accounts/${encodeURIComponent(this.#accountId)}` +
+      `/instruments/${encodeURIComponent(ticker)}/quote`;
+    // One controller per request, fed by the timeout and by stop(). AbortSignal.any would be shorter,
+    // but on Node 20 every combined signal stays attached to the long-lived stop signal: a leak at
+    // several requests a second over days.
+    const request = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.abort();
+    }, this.#requestTimeoutMs);
+    timer.unref();
+    const onStop = (): void => request.abort();
+    stopSignal.addEventListener('abort', onStop, { once: true });
+    let status: number | null = null;
+    try {
+      const response = await this.#fetch(url, {
+        headers: { authorization: `Bearer ${this.#token}`, accept: 'application/json' },
+        signal: request.signal,
+      });
+      status = response.status;
+      if (status === 429 || status >= 500) {
+        // The body is irrelevant; cancelling it frees the connection.
+        await response.body?.cancel().catch(() => undefined);
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+        const reason = status === 429 ? 'rate limited by the upstream' : `upstream server error ${status}`;
+        return retryAfterMs === undefined
+          ? { kind: 'failure', scope: 'upstream', status, reason }
+          : { kind: 'failure', scope: 'upstream', status, reason, retryAfterMs };
+      }
+      const text = await response.text();
+      return this.#interpret(ticker, status, text);
+    } catch (error) {
+      if (stopSignal.aborted) return { kind: 'aborted' };
+      const reason = timedOut
+        ? `timed out after ${this.#requestTimeoutMs} ms`
+        : `network error: ${describeError(error)}`;
+      return { kind: 'failure', scope: 'upstream', status, reason };
+    } finally {
+      clearTimeout(timer);
+      stopSignal.removeEventListener('abort', onStop);
+    }
+  }
+
+  #interpret(ticker: string, status: number, text: string): PollResult {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const message =
+      isRecord(body) && typeof body.msg === 'string' ? body.msg.slice(0, MAX_LOGGED_MESSAGE) : null;
+    const upstreamSays = message === null ? '' : ` (upstream says: ${message})`;
+    if (status === 401) {
+      return tickerFailure(status, `unauthorized: the upstream rejected the token${upstreamSays}`);
+    }
+    if (status === 403) {
+      return tickerFailure(
+        status,
+        `forbidden: the token may not read account ${this.#accountId}${upstreamSays}`,
+      );
+    }
+    if (status === 404) {
+      return tickerFailure(
+        status,
+        `not found: unknown account ${this.#accountId} or ticker ${ticker}${upstreamSays}`,
+      );
+    }
+    if (status < 200 || status >= 300) {
+      return tickerFailure(
+        status,
+        `upstream answered HTTP ${status}${upstreamSays || ' without an error message'}`,
+      );
+    }
+    if (body === undefined) return tickerFailure(status, 'upstream response is not JSON');
+    if (!isRecord(body) || body.code !== 'ok') {
+      return tickerFailure(status, `upstream answered an error${upstreamSays || ' without a message'}`);
+    }
+    const parsed = parseQuote(ticker, body.data, nowSeconds(this.#clock));
+    return typeof parsed === 'string' ? tickerFailure(status, parsed) : { kind: 'quote', ...parsed };
+  }
+}
+
+function tickerFailure(status: number, reason: string): PollResult {
+  return { kind: 'failure', scope: 'ticker', status, reason };
+}
+
+/**
+ * Turns the upstream's quote `data` into a Quote, or a reason it is unusable. `key` identifies the
+ * upstream's figures (not the fallback time), so a repeat is recognised even when the time is ours.
+ */
+export function parseQuote(
+  ticker: string,
+  data: unknown,
+  nowSec: number,
+): { quote: Quote; key: string } | string {
+  if (!isRecord(data)) return 'upstream quote has no data object';
+  const bid = parsePrice(data.bid_price);
+  const ask = parsePrice(data.ask_price);
+  if (bid === undefined) return `upstream bid_price is not a positive price: ${show(data.bid_price)}`;
+  if (ask === undefined) return `upstream ask_price is not a positive price: ${show(data.ask_price)}`;
+  if (bid > ask) return `upstream bid ${show(data.bid_price)} is above ask ${show(data.ask_price)}`;
+  const time = parseTime(data.ask_bid_price_time, nowSec, nowSec);
+  const quote: Quote = { ticker, bid, ask, time };
+  // A missing, null or zero last means "no trade price" (FX); anything else unusable is dropped too,
+  // since bid and ask alone are a complete quote.
+  const last = parsePrice(data.last_price);
+  if (last !== undefined) {
+    quote.last = last;
+    quote.lastTime = parseTime(data.last_price_time, time, nowSec);
+  }
+  const key = JSON.stringify([
+    bid,
+    ask,
+    data.ask_bid_price_time ?? null,
+    last ?? null,
+    data.last_price_time ?? null,
+  ]);
+  return { quote, key };
+}
+
+/**
+ * A positive price from a JSON number (or decimal text), exact to 1e-8. Binary artefacts beyond 1e-8
+ * (`100.30000000000001`) are rounded away rather than refused, since real servers send them.
+ */
+function parsePrice(value: unknown): Price | undefined {
+  let scaled: number | undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return undefined;
+    scaled = toScaled(value, PRICE_DECIMALS) ?? toScaled(value.toFixed(PRICE_DECIMALS), PRICE_DECIMALS);
+  } else if (typeof value === 'string') {
+    scaled = toScaled(value, PRICE_DECIMALS);
+  }
+  return scaled !== undefined && scaled > 0 ? scaled : undefined;
+}
+
+/** Unix seconds from the upstream, or `fallback` when missing or implausible; never after now. */
+function parseTime(value: unknown, fallback: number, nowSec: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return fallback;
+  const seconds = Math.floor(value);
+  if (seconds < EARLIEST_PLAUSIBLE_TIME) return fallback;
+  // A quote stamped after our "now" (clock skew, milliseconds, a replay clock) is stamped now instead.
+  return Math.min(seconds, nowSec);
+}
+
+/** `Retry-After` as milliseconds from now: delta-seconds or an HTTP-date; undefined when absent or bad. */
+export function parseRetryAfter(header: string | null, nowMs: number): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+function positive(value: number | undefined, fallback: number, what: string): number {
+  const chosen = value ?? fallback;
+  if (!Number.isFinite(chosen) || chosen <= 0)
+    throw new RangeError(`the upstream ${what} must be greater than 0`);
+  return chosen;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function show(value: unknown): string {
+  const text = value === undefined ? 'missing' : JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // fetch wraps the socket error ("fetch failed"); its cause says what actually happened.
+  const cause: unknown = error.cause;
+  return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts; the timer never keeps the process alive. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    timer.unref();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
