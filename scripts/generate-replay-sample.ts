@@ -4,8 +4,9 @@
  *   npx tsx scripts/generate-replay-sample.ts [--out dir]   (default: samples/replay)
  *
  * The data is synthetic: seeded random walks on the default catalogue's tick grids, during an open US
- * session (Tuesday 2026-03-10, 14:30 UTC = 10:30 New York). The same seed always writes the same bytes,
- * so the committed samples can be regenerated and diffed.
+ * session (Tuesday 2026-03-10, 14:30 UTC = 10:30 New York). The bars start where the ticks end, so the
+ * two files chain into one timeline (`--replay-file ticks.csv,bars.csv`). The same seed always writes
+ * the same bytes, so the committed samples can be regenerated and diffed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -23,6 +24,8 @@ const SEED = 42;
 const SESSION_START = 1_773_153_000;
 const TICK_SECONDS = 600;
 const BAR_COUNT = 30;
+/** The bars follow the ticks: 2026-03-10T14:40:00Z. */
+const BARS_START = SESSION_START + TICK_SECONDS;
 
 function instrument(ticker: string): Instrument {
   const found = findDefaultInstrument(ticker);
@@ -76,7 +79,7 @@ function barsCsv(rng: RandomGenerator): string {
   ];
   const rows: string[] = [];
   for (let bar = 0; bar < BAR_COUNT; bar++) {
-    const time = new Date((SESSION_START + bar * 60) * 1000).toISOString().replace('.000Z', 'Z');
+    const time = new Date((BARS_START + bar * 60) * 1000).toISOString().replace('.000Z', 'Z');
     for (const walk of walks) {
       // Twelve five-second steps inside the minute; the bar is their open, extremes and close.
       let ticks = step(rng, walk.close, 2);

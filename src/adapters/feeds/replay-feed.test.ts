@@ -687,6 +687,10 @@ describe('ReplayFeed', () => {
       assert.ok(run.quotes().length >= 200, `${file}: ${run.quotes().length} quotes`);
       for (const quote of run.quotes()) assert.ok(quote.bid > 0 && quote.bid <= quote.ask);
     }
+    // The samples chain into one timeline, as in the README's example.
+    const chained = harness(files, { onMalformed: 'fail' });
+    assert.equal(await chained.feed.done(), 'finished');
+    assert.deepEqual(warnings(chained.logger), []);
   });
 
   it('streams a large file instead of loading it whole', async () => {
