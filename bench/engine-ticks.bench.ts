@@ -27,6 +27,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, SequentialIds, formatId } from '../src/engine/ids.ts';
 import type { AccountBook, Deal, Instrument, Order, Quote, Side } from '../src/engine/model.ts';
 import { dealTriggerRule, orderTriggerRule, type TriggerDirection } from '../src/engine/trigger-index.ts';
+import { formatRate, printTable, sizeLabel, type Row } from './bench-table.ts';
 
 export interface EngineTicksBenchOptions {
   quick: boolean;
@@ -290,39 +291,6 @@ function runFills(seed: number, plan: Quote[]): FillRun {
   if (engine.triggers.size !== 0) throw new Error(`fills: ${engine.triggers.size} triggers left unfired`);
   if (fills !== fillsToFireAll) throw new Error(`fills: ${fills} fills, expected ${fillsToFireAll}`);
   return { fills, ticks: plan.length, seconds };
-}
-
-function formatRate(value: number): string {
-  if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M/s`;
-  if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k/s`;
-  return `${value.toFixed(0)} /s`;
-}
-
-function sizeLabel(size: number): string {
-  return size >= 1000 ? `${size / 1000}k` : String(size);
-}
-
-interface Row {
-  scenario: string;
-  resting: string;
-  rate: string;
-  note: string;
-}
-
-function printTable(rows: Row[]): void {
-  const header: Row = { scenario: 'scenario', resting: 'resting', rate: 'rate', note: 'note' };
-  const columns = ['scenario', 'resting', 'rate', 'note'] as const;
-  const widths = columns.map((column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
-  const line = (row: Row): string =>
-    columns
-      .map((column, at) =>
-        column === 'rate' ? row[column].padStart(widths[at] ?? 0) : row[column].padEnd(widths[at] ?? 0),
-      )
-      .join('  ')
-      .trimEnd();
-  console.log(line(header));
-  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
-  for (const row of rows) console.log(line(row));
 }
 
 /** Runs every scenario and returns the figures keyed for `bench/run.ts`. */

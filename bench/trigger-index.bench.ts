@@ -22,6 +22,7 @@ import {
   type TriggerRule,
 } from '../src/engine/trigger-index.ts';
 import { ReferenceTriggerIndex } from '../src/engine/trigger-index-reference.ts';
+import { formatRate, printTable, sizeLabel, type Row } from './bench-table.ts';
 
 export interface TriggerIndexBenchOptions {
   quick: boolean;
@@ -236,39 +237,6 @@ function measureFills(triggers: Trigger[], plan: SweepPlan, minSeconds: number):
   }
   if (fired !== upserts) throw new Error(`fired ${fired} of ${upserts}`);
   return { fillsPerSecond: fired / fireSeconds, upsertsPerSecond: upserts / upsertSeconds };
-}
-
-function formatRate(value: number): string {
-  if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M/s`;
-  if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k/s`;
-  return `${value.toFixed(0)} /s`;
-}
-
-function sizeLabel(size: number): string {
-  return size >= 1000 ? `${size / 1000}k` : String(size);
-}
-
-interface Row {
-  scenario: string;
-  resting: string;
-  rate: string;
-  note: string;
-}
-
-function printTable(rows: Row[]): void {
-  const header: Row = { scenario: 'scenario', resting: 'resting', rate: 'rate', note: 'note' };
-  const columns = ['scenario', 'resting', 'rate', 'note'] as const;
-  const widths = columns.map((column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
-  const line = (row: Row): string =>
-    columns
-      .map((column, at) =>
-        column === 'rate' ? row[column].padStart(widths[at] ?? 0) : row[column].padEnd(widths[at] ?? 0),
-      )
-      .join('  ')
-      .trimEnd();
-  console.log(line(header));
-  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
-  for (const row of rows) console.log(line(row));
 }
 
 /** Runs every scenario, prints a table and returns the figures keyed for `bench/run.ts`. */

@@ -61,7 +61,13 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
     seedDemo: false,
     ...overrides,
   };
-  const server = await startServer(config, { logger: pino({ level: config.logLevel }) });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, { logger: pino({ level: config.logLevel }) });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const admin = new AdminClient({ baseUrl: server.url, token: ADMIN_TOKEN });
   let closed = false;
   const testServer: TestServer = {
