@@ -1,6 +1,7 @@
 /**
  * Ports of the application layer. Adapters implement them; the engine never sees them.
  */
+import type { ChangeSet } from '../engine/engine.ts';
 import type { Quote } from '../engine/model.ts';
 
 /** The only source of time. Real, manual or replay-driven. */
@@ -41,4 +42,11 @@ export interface Logger {
   info(object: object, message?: string): void;
   warn(object: object, message?: string): void;
   error(object: object, message?: string): void;
+}
+
+/** Receives what the trading service did, for metrics. Calls must be cheap and never throw. */
+export interface TradingObserver {
+  orderPlaced(): void;
+  step(changes: ChangeSet): void;
+  quotes(count: number): void;
 }

@@ -38,7 +38,7 @@ import type {
 import type { Money, Price } from '../engine/decimal.ts';
 import { AppError, invalid } from './errors.ts';
 import { TickHistory } from './tick-history.ts';
-import { nowSeconds, type Clock, type Logger } from './ports.ts';
+import { nowSeconds, type Clock, type Logger, type TradingObserver } from './ports.ts';
 import {
   CURRENT_ORDER_STATUSES,
   type HistoryQuery,
@@ -54,6 +54,7 @@ export interface TradingServiceOptions {
   logger: Logger;
   /** Called when memory and storage may have diverged; the process should stop. */
   onFatal: (error: unknown) => void;
+  observer?: TradingObserver;
 }
 
 export interface InstrumentView {
@@ -85,6 +86,7 @@ export class TradingService {
   readonly clock: Clock;
   readonly #logger: Logger;
   readonly #onFatal: (error: unknown) => void;
+  readonly #observer: TradingObserver | undefined;
   readonly #accountsByUser = new Map<string, string[]>();
   readonly #ticks = new TickHistory();
   #commits: Promise<void> = Promise.resolve();
@@ -96,6 +98,7 @@ export class TradingService {
     this.clock = options.clock;
     this.#logger = options.logger;
     this.#onFatal = options.onFatal;
+    this.#observer = options.observer;
   }
 
   /** Loads instruments, accounts with their open orders and deals, and the last quotes. */
@@ -210,6 +213,7 @@ export class TradingService {
     const book = this.requireBook(userId, accountId);
     const result = await this.#run({ kind: 'place_order', accountId: book.account.id, ...order });
     if (!result.orderId) throw new Error('placed order has no id');
+    this.#observer?.orderPlaced();
     return result.orderId;
   }
 
@@ -328,6 +332,7 @@ export class TradingService {
       latest.set(quote.ticker, quote);
       steps.push(this.engine.onQuote(quote, now));
     }
+    this.#observer?.quotes(latest.size === 0 ? 0 : quotes.length);
     steps.push(this.engine.sweepStopOuts(now));
     // Only the newest quote per instrument needs to survive a restart.
     await this.#persist(mergeChangeSets(steps), [...latest.values()]);
@@ -356,6 +361,7 @@ export class TradingService {
   }
 
   #persist(changes: ChangeSet, quotes: readonly Quote[]): Promise<void> {
+    if (changes.events.length > 0) this.#observer?.step(changes);
     for (const event of changes.events) {
       const level = event.type === 'margin_call' || event.type === 'stop_out' ? 'warn' : 'debug';
       this.#logger[level]({ event: event.type, accountId: event.accountId, time: event.time }, event.message);
@@ -371,6 +377,20 @@ export class TradingService {
       this.#onFatal(error);
     });
     return commit;
+  }
+
+  /** False once a commit has failed: the server must stop. */
+  isHealthy(): boolean {
+    return this.#broken === undefined;
+  }
+
+  /** Number of open deals across all accounts. */
+  openDealCount(): number {
+    let count = 0;
+    for (const ids of this.#accountsByUser.values()) {
+      for (const id of ids) count += this.engine.book(id)?.deals.size ?? 0;
+    }
+    return count;
   }
 
   #ensureHealthy(): void {

@@ -20,6 +20,7 @@ import { TradingService } from '../application/trading-service.ts';
 import { Engine } from '../engine/engine.ts';
 import { isMarketOpen } from '../engine/calendar/trading-calendar.ts';
 import { buildApp } from './http/build-app.ts';
+import { ServerMetrics } from './http/metrics.ts';
 
 export interface ServerConfig {
   port: number;
@@ -42,6 +43,9 @@ export interface ServerConfig {
   simulatorSpeed: number;
   /** Create the demo user and accounts on first start. */
   seedDemo: boolean;
+  /** Requests per second per token (0 disables), and the burst a token may send at once. */
+  rateLimit: number;
+  rateBurst: number;
 }
 
 export interface ReplayConfig {
@@ -75,6 +79,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxQuoteAgeSeconds: 60,
   simulatorSpeed: 1,
   seedDemo: true,
+  rateLimit: 50,
+  rateBurst: 100,
 };
 
 export interface FirstStart {
@@ -133,13 +139,18 @@ async function startOnStorage(
   });
   // The fatal handler needs `close`, which needs everything built below: bind it late.
   const fatal: { handler?: (error: unknown) => void } = {};
+  // The metrics read the service lazily (gauges), and the service reports into the metrics.
+  let tradingRef: TradingService | undefined;
+  const metrics = new ServerMetrics(() => tradingRef);
   const trading = new TradingService({
     engine,
     storage,
     clock,
     logger,
     onFatal: (error) => fatal.handler?.(error),
+    observer: metrics,
   });
+  tradingRef = trading;
   await seedCatalogue(storage, DEFAULT_INSTRUMENTS);
   await trading.load();
 
@@ -161,7 +172,16 @@ async function startOnStorage(
   }
 
   const feed = createFeed(config, { engine, clock, logger });
-  const app = await buildApp({ trading, identity, clock, feed, logger, version: VERSION });
+  const app = await buildApp({
+    trading,
+    identity,
+    clock,
+    feed,
+    logger,
+    version: VERSION,
+    metrics,
+    rateLimit: { ratePerSecond: config.rateLimit, burst: config.rateBurst },
+  });
 
   let address: string;
   try {

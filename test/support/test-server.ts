@@ -59,6 +59,8 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
     logLevel: 'silent',
     maxQuoteAgeSeconds: null,
     seedDemo: false,
+    // Suites drive thousands of requests from one token; the rate-limit suite turns it on.
+    rateLimit: 0,
     ...overrides,
   };
   let server: RunningServer;

@@ -159,6 +159,18 @@ function serveCommand(): Command {
         .default(DEFAULT_CONFIG.maxQuoteAgeSeconds)
         .argParser(integer(0, 1e9)),
     )
+    .addOption(
+      new Option('--rate-limit <per-second>', 'requests per second per token (0 disables)')
+        .env('STOCKSTRADER_RATE_LIMIT')
+        .default(DEFAULT_CONFIG.rateLimit)
+        .argParser(integer(0, 1_000_000)),
+    )
+    .addOption(
+      new Option('--rate-burst <requests>', 'requests a token may send at once')
+        .env('STOCKSTRADER_RATE_BURST')
+        .default(DEFAULT_CONFIG.rateBurst)
+        .argParser(integer(1, 1_000_000)),
+    )
     .addOption(new Option('--no-demo', 'do not create the demo user at first start'))
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
@@ -187,6 +199,8 @@ function serveCommand(): Command {
         marginCallLevel: options.marginCallLevel as number,
         maxQuoteAgeSeconds: options.maxQuoteAge === 0 ? null : (options.maxQuoteAge as number),
         seedDemo: options.demo !== false,
+        rateLimit: options.rateLimit as number,
+        rateBurst: options.rateBurst as number,
       };
       await serve(config);
     });

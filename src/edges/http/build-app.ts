@@ -15,6 +15,8 @@ import { installErrorHandling } from './error-handling.ts';
 import { coerceNumericFields } from './request-coercion.ts';
 import { publicRoutes } from './public-routes.ts';
 import { adminRoutes } from './admin-routes.ts';
+import type { ServerMetrics } from './metrics.ts';
+import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
 
 export interface AppDependencies {
   trading: TradingService;
@@ -23,6 +25,8 @@ export interface AppDependencies {
   feed: Feed | undefined;
   logger: FastifyBaseLogger;
   version: string;
+  metrics?: ServerMetrics;
+  rateLimit?: RateLimitOptions;
 }
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
@@ -42,6 +46,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   installBodyParsing(app);
   installErrorHandling(app);
+  deps.metrics?.install(app);
+  if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -81,6 +87,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register((scope) => adminRoutes(scope, deps), { prefix: '/admin/v1' });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ code: 'ok', status: 'live' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    if (deps.trading.isHealthy()) return { code: 'ok', status: 'ready' };
+    return reply
+      .code(503)
+      .send({ code: 'error', msg: 'not ready: stopping after a storage failure', error: 'not_ready' });
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;
