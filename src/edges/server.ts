@@ -140,8 +140,8 @@ async function startOnStorage(
   // The fatal handler needs `close`, which needs everything built below: bind it late.
   const fatal: { handler?: (error: unknown) => void } = {};
   // The metrics read the service lazily (gauges), and the service reports into the metrics.
-  let tradingRef: TradingService | undefined;
-  const metrics = new ServerMetrics(() => tradingRef);
+  const ref: { trading?: TradingService } = {};
+  const metrics = new ServerMetrics(() => ref.trading);
   const trading = new TradingService({
     engine,
     storage,
@@ -150,7 +150,7 @@ async function startOnStorage(
     onFatal: (error) => fatal.handler?.(error),
     observer: metrics,
   });
-  tradingRef = trading;
+  ref.trading = trading;
   await seedCatalogue(storage, DEFAULT_INSTRUMENTS);
   await trading.load();
 
