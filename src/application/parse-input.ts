@@ -41,9 +41,14 @@ export function parseQuantity(field: string, value: number): Quantity {
   return quantity;
 }
 
-/** A money amount in the account currency: at most 2 decimals, sign allowed. */
+/** Amounts stay below 10^13 so that a JSON number still carries every cent exactly. */
+export const MAX_MONEY_UNITS = 10_000_000_000_000;
+
+/** A money amount in the account currency: at most 2 decimals, sign allowed, below 10,000,000,000,000. */
 export function parseMoney(field: string, value: number): Money {
-  return scaled(field, value, MONEY_DECIMALS, 'and below 90,000,000,000,000');
+  const money = scaled(field, value, MONEY_DECIMALS, 'and below 10,000,000,000,000');
+  if (Math.abs(money) >= MAX_MONEY_UNITS * 100) throw invalid(`${field} must be below 10,000,000,000,000`);
+  return money;
 }
 
 /** Unix seconds; fractions are truncated. 0 is allowed (it means "good till cancel" for expirations). */

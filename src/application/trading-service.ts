@@ -259,9 +259,21 @@ export class TradingService {
 
   // ---- Operator actions ----
 
+  /** A currency profit can be converted from or into: USD, or one an instrument quotes against USD. */
+  isConvertible(currency: string): boolean {
+    return (
+      currency === 'USD' ||
+      !!this.engine.instrument(currency + 'USD') ||
+      !!this.engine.instrument('USD' + currency)
+    );
+  }
+
   async createAccount(account: NewAccount): Promise<Account> {
     if (!(await this.storage.userExists(account.userId)))
       throw new AppError('user_not_found', `user ${account.userId} not found`);
+    if (!this.isConvertible(account.currency)) {
+      throw invalid(`currency ${account.currency} is not supported: no instrument converts it to USD`);
+    }
     if (account.balance < 0) throw invalid('balance must not be negative');
     this.#ensureHealthy();
     const created = await this.storage.createAccount(account, this.now());
@@ -292,6 +304,19 @@ export class TradingService {
   }
 
   async putInstrument(instrument: Instrument): Promise<void> {
+    if (!this.isConvertible(instrument.quoteCurrency)) {
+      throw invalid(
+        `quote_currency ${instrument.quoteCurrency} is not supported: no instrument converts it to USD`,
+      );
+    }
+    const existing = this.engine.instrument(instrument.ticker);
+    if (
+      existing &&
+      existing.quoteCurrency !== instrument.quoteCurrency &&
+      this.#hasOpenDeals(instrument.ticker)
+    ) {
+      throw invalid(`cannot change the quote_currency of ${instrument.ticker} while deals on it are open`);
+    }
     this.#ensureHealthy();
     await this.storage.putInstrument(instrument);
     this.engine.putInstrument(instrument);
@@ -391,6 +416,16 @@ export class TradingService {
       for (const id of ids) count += this.engine.book(id)?.deals.size ?? 0;
     }
     return count;
+  }
+
+  #hasOpenDeals(ticker: string): boolean {
+    for (const ids of this.#accountsByUser.values()) {
+      for (const id of ids) {
+        for (const deal of this.engine.book(id)?.deals.values() ?? [])
+          if (deal.ticker === ticker) return true;
+      }
+    }
+    return false;
   }
 
   #ensureHealthy(): void {

@@ -4,7 +4,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AccountStatus, AccountSystem, AccountType, Side, StringEnum, TradeMode } from './public-api.ts';
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+/** Printable text: control characters (NUL, newlines, escapes) would corrupt logs and clients. */
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
 const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 currency code, e.g. USD.' });
 const Money = Type.Number({ description: 'Amount in the account currency, at most 2 decimals.' });
 

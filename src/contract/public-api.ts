@@ -214,6 +214,11 @@ export const OrdersQuery = Type.Object({
 export type OrdersQuery = Static<typeof OrdersQuery>;
 
 export const DealsQuery = Type.Object({
+  status: Type.Optional(
+    StringEnum(['open', 'closing', 'closed'] as const, {
+      description: 'Extension: only deals with this status.',
+    }),
+  ),
   history_from: Type.Optional(Timestamp('Unix timestamp (UTC) of left boundary of the search.')),
   history_to: Type.Optional(Timestamp('Unix timestamp (UTC) of right boundary of the search.')),
   skip: Type.Optional(Skip),

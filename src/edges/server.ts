@@ -20,6 +20,7 @@ import { TradingService } from '../application/trading-service.ts';
 import { Engine } from '../engine/engine.ts';
 import { isMarketOpen } from '../engine/calendar/trading-calendar.ts';
 import { buildApp } from './http/build-app.ts';
+import { CLOCK_SETTING } from './http/admin-routes.ts';
 import { ServerMetrics } from './http/metrics.ts';
 
 export interface ServerConfig {
@@ -152,6 +153,7 @@ async function startOnStorage(
   });
   ref.trading = trading;
   await seedCatalogue(storage, DEFAULT_INSTRUMENTS);
+  await restoreClock(storage, clock, logger);
   await trading.load();
 
   const firstStart: FirstStart = { adminToken: undefined, demo: undefined, credentialsFile: undefined };
@@ -219,6 +221,17 @@ async function startOnStorage(
   };
 
   return { url: address, app, trading, identity, clock, storage, firstStart, close };
+}
+
+/** A manual clock survives restarts, so time never runs backwards across them. */
+async function restoreClock(storage: Storage, clock: ControllableClock, logger: Logger): Promise<void> {
+  const stored = await storage.getSetting(CLOCK_SETTING);
+  if (stored === undefined) return;
+  const { mode, nowMs } = JSON.parse(stored) as { mode: string; nowMs: number };
+  if (mode === 'manual' && Number.isFinite(nowMs)) {
+    clock.setManual(nowMs);
+    logger.info({ event: 'clock_restored', now: Math.floor(nowMs / 1000) }, 'manual clock restored');
+  }
 }
 
 function createFeed(

@@ -219,6 +219,8 @@ class Step {
 }
 
 const ORDER_KEY = 'order:';
+/** Balances stay far below 2^53 cents, so every sum of them is exact. */
+const MAX_BALANCE: Money = 10_000_000_000_000 * 100;
 
 export class Engine {
   readonly market = new Market();
@@ -1210,6 +1212,9 @@ export class Engine {
           `withdrawal of ${showMoney(-command.amount)} exceeds free margin ${showMoney(Math.min(metrics.freeMargin, book.account.balance))}`,
         );
       }
+    }
+    if (book.account.balance + command.amount >= MAX_BALANCE) {
+      return reject('invalid_amount', 'the balance would exceed 10,000,000,000,000');
     }
     book.account.balance += command.amount;
     step.ledger.push({

@@ -401,7 +401,7 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
     },
     async (request) => {
       const { mode, now } = request.body;
-      clockAction(() => {
+      await clockAction(clock, trading, () => {
         if (mode === 'real') clock.setReal();
         // Without `now`, freeze at the current instant (not the truncated second, which is in the past).
         else clock.setManual(now === undefined ? clock.nowMs() : now * 1000);
@@ -423,20 +423,28 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
       },
     },
     async (request) => {
-      clockAction(() => clock.advance(Math.round(request.body.seconds * 1000)));
+      await clockAction(clock, trading, () => clock.advance(Math.round(request.body.seconds * 1000)));
       await trading.tick();
       return { code: 'ok' as const, data: { mode: clock.mode, now: trading.now() } };
     },
   );
 }
 
-function clockAction(action: () => void): void {
+export const CLOCK_SETTING = 'clock';
+
+/** Applies a clock change and stores it, so a restart resumes manual time instead of jumping back. */
+async function clockAction(
+  clock: ControllableClock,
+  trading: TradingService,
+  action: () => void,
+): Promise<void> {
   try {
     action();
   } catch (error) {
     if (error instanceof ClockError) throw invalid(error.message);
     throw error;
   }
+  await trading.storage.setSetting(CLOCK_SETTING, JSON.stringify({ mode: clock.mode, nowMs: clock.nowMs() }));
 }
 
 function page(query: { skip?: number; limit?: number }): { skip: number; limit: number } {

@@ -11,7 +11,7 @@ import type { TradingService } from '../../application/trading-service.ts';
 import type { ControllableClock } from '../../adapters/clock/controllable-clock.ts';
 import type { Feed } from '../../application/ports.ts';
 import { BODY_LIMIT_BYTES, installBodyParsing } from './body-parsing.ts';
-import { installErrorHandling } from './error-handling.ts';
+import { installErrorHandling, sendError } from './error-handling.ts';
 import { coerceNumericFields } from './request-coercion.ts';
 import { publicRoutes } from './public-routes.ts';
 import { adminRoutes } from './admin-routes.ts';
@@ -41,6 +41,29 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     ajv: {
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false },
+    },
+    // Errors raised before routing (bad URL encoding, over-long path parameters) keep the envelope.
+    frameworkErrors: (error, _request, reply) => {
+      const msg =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'a path parameter is too long'
+          : `malformed request: ${error.message}`;
+      void sendError(reply, 400, msg, { error: 'invalid_request' });
+    },
+    // Requests Node's HTTP parser rejects (unknown methods, oversized headers) get the envelope too.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return;
+      const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify({
+        code: 'error',
+        msg: tooLarge ? 'request headers are too large' : 'malformed HTTP request',
+        error: 'invalid_request',
+      });
+      const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(
+        `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     },
   });
 

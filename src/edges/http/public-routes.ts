@@ -219,11 +219,12 @@ export async function publicRoutes(scope: FastifyInstance, deps: PublicRouteDeps
       },
     },
     async (request) => {
-      const deals = await trading.listDeals(
-        request.userId,
-        request.params.account_id,
-        listQuery(request.query),
-      );
+      const { status, ...rest } = request.query;
+      const query: ListQuery = {
+        ...listQuery(rest),
+        ...(status === undefined ? {} : { statuses: [status] }),
+      };
+      const deals = await trading.listDeals(request.userId, request.params.account_id, query);
       return { code: 'ok' as const, data: deals.map(dealToWire) };
     },
   );

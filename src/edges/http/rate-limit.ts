@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sendError } from './error-handling.ts';
+import { bearerToken } from './public-routes.ts';
 
 export interface RateLimitOptions {
   /** Sustained requests per second per token; 0 disables limiting. */
@@ -68,11 +69,10 @@ export class TokenBuckets {
   }
 }
 
+/** The token itself, not the raw header: spacing or case variants of one token share a bucket. */
 function clientKey(request: FastifyRequest): string {
-  const header = request.headers.authorization;
-  if (typeof header === 'string' && header.length > 0) {
-    return 'token:' + createHash('sha256').update(header).digest('base64url');
-  }
+  const token = bearerToken(request);
+  if (token !== undefined) return 'token:' + createHash('sha256').update(token).digest('base64url');
   return 'address:' + request.ip;
 }
 
