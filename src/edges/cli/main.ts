@@ -249,7 +249,7 @@ async function serve(config: ServerConfig): Promise<void> {
       `  demo token:    ${firstStart.demo.token}`,
       `  demo accounts: ${firstStart.demo.nettingAccountId} (netting, USD 100,000), ${firstStart.demo.hedgingAccountId} (hedging, USD 100,000)`,
     );
-  } else {
+  } else if (config.seedDemo) {
     lines.push('  demo user:     created at first start (see credentials.txt beside the database)');
   }
   if (firstStart.credentialsFile) lines.push(`  saved to:      ${firstStart.credentialsFile}`);

@@ -37,7 +37,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requestIdHeader: 'x-request-id',
     genReqId: () => `req-${(++requestCounter).toString(36)}`,
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    // While closing, requests already on open connections are still served (storage closes after
+    // the HTTP server): Fastify's raw 503 would be a 5xx outside the envelope.
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     ajv: {
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false },
