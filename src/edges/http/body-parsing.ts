@@ -23,7 +23,18 @@ export function installBodyParsing(app: FastifyInstance): void {
       return;
     }
     if (text.startsWith('{') || text.startsWith('[') || text.startsWith('"')) {
-      void parseJson(request, text, done);
+      void parseJson(request, text, (error, value) => {
+        if (error && /"(__proto__|constructor)"/.test(text)) {
+          // The JSON may be valid; it is refused for its key, and the message should say so.
+          done(
+            Object.assign(new Error('request body must not contain __proto__ or constructor keys'), {
+              statusCode: 400,
+            }),
+          );
+          return;
+        }
+        done(error, value);
+      });
       return;
     }
     done(null, parseForm(text));

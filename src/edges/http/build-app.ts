@@ -2,6 +2,7 @@
  * Builds the HTTP application from its dependencies. It reads no environment and listens on
  * nothing: `main` does that, tests use `app.inject()` or listen on a random port.
  */
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -27,6 +28,15 @@ export interface AppDependencies {
   version: string;
   metrics?: ServerMetrics;
   rateLimit?: RateLimitOptions;
+}
+
+/** A complete HTTP/1.1 400 response with the JSON error envelope, for paths Fastify never sees. */
+function rawBadRequest(msg: string): string {
+  const body = JSON.stringify({ code: 'error', msg, error: 'invalid_request' });
+  return (
+    'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
 }
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
@@ -56,17 +66,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return;
       const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
-      const body = JSON.stringify({
-        code: 'error',
-        msg: tooLarge ? 'request headers are too large' : 'malformed HTTP request',
-        error: 'invalid_request',
-      });
-      const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      socket.end(
-        `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      socket.end(rawBadRequest(tooLarge ? 'request headers are too large' : 'malformed HTTP request'));
     },
+  });
+  // Node hands CONNECT requests to a separate event; unanswered, they would hang up silently.
+  app.server.on('connect', (_request, socket: Duplex) => {
+    socket.end(rawBadRequest('CONNECT is not supported'));
   });
 
   installBodyParsing(app);
