@@ -47,6 +47,8 @@ export interface ServerConfig {
   /** Requests per second per token (0 disables), and the burst a token may send at once. */
   rateLimit: number;
   rateBurst: number;
+  /** A request must arrive completely within this many milliseconds. */
+  requestTimeoutMs: number;
 }
 
 export interface ReplayConfig {
@@ -82,6 +84,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   seedDemo: true,
   rateLimit: 50,
   rateBurst: 100,
+  requestTimeoutMs: 30_000,
 };
 
 export interface FirstStart {
@@ -183,6 +186,7 @@ async function startOnStorage(
     version: VERSION,
     metrics,
     rateLimit: { ratePerSecond: config.rateLimit, burst: config.rateBurst },
+    requestTimeoutMs: config.requestTimeoutMs,
   });
 
   let address: string;

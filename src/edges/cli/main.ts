@@ -201,6 +201,7 @@ function serveCommand(): Command {
         seedDemo: options.demo !== false,
         rateLimit: options.rateLimit as number,
         rateBurst: options.rateBurst as number,
+        requestTimeoutMs: DEFAULT_CONFIG.requestTimeoutMs,
       };
       await serve(config);
     });

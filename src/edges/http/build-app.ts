@@ -28,6 +28,41 @@ export interface AppDependencies {
   version: string;
   metrics?: ServerMetrics;
   rateLimit?: RateLimitOptions;
+  /** A request must arrive completely within this time (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * A request must arrive completely (headers and body) within `timeoutMs`, or it is answered with a
+ * 400 envelope and its connection closed: a client trickling a body cannot hold a socket forever.
+ * The deadline ends once the body is parsed, so it never interrupts a handler that is committing.
+ */
+function installRequestDeadline(app: FastifyInstance, timeoutMs: number): void {
+  const timers = new WeakMap<object, NodeJS.Timeout>();
+  const clear = async (request: { raw: object }): Promise<void> => {
+    clearTimeout(timers.get(request.raw));
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    const timer = setTimeout(() => {
+      if (reply.raw.headersSent) return;
+      const body = JSON.stringify({
+        code: 'error',
+        msg: 'request timed out: send the whole request within the time limit',
+        error: 'invalid_request',
+      });
+      reply.raw.writeHead(400, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+      });
+      reply.raw.end(body, () => request.raw.socket.destroy());
+    }, timeoutMs);
+    timer.unref();
+    timers.set(request.raw, timer);
+  });
+  app.addHook('preHandler', clear);
+  app.addHook('onResponse', clear);
+  app.addHook('onRequestAbort', clear);
 }
 
 /** A complete HTTP/1.1 400 response with the JSON error envelope, for paths Fastify never sees. */
@@ -46,7 +81,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => `req-${(++requestCounter).toString(36)}`,
-    requestTimeout: 30_000,
+    requestTimeout: deps.requestTimeoutMs ?? 30_000,
     // While closing, requests already on open connections are still served (storage closes after
     // the HTTP server): Fastify's raw 503 would be a 5xx outside the envelope.
     return503OnClosing: false,
@@ -65,8 +100,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // Requests Node's HTTP parser rejects (unknown methods, oversized headers) get the envelope too.
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return;
-      const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
-      socket.end(rawBadRequest(tooLarge ? 'request headers are too large' : 'malformed HTTP request'));
+      const code = (error as { code?: string }).code;
+      const msg =
+        code === 'HPE_HEADER_OVERFLOW'
+          ? 'request headers are too large'
+          : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? 'request timed out: send the whole request within the time limit'
+            : 'malformed HTTP request';
+      socket.end(rawBadRequest(msg));
     },
   });
   // Node hands CONNECT requests to a separate event; unanswered, they would hang up silently.
@@ -76,6 +117,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   installBodyParsing(app);
   installErrorHandling(app);
+  installRequestDeadline(app, deps.requestTimeoutMs ?? 30_000);
   deps.metrics?.install(app);
   if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
 
