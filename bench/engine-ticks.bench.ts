@@ -28,6 +28,7 @@ import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, SequentialIds, formatId } from '../
 import type { AccountBook, Deal, Instrument, Order, Quote, Side } from '../src/engine/model.ts';
 import { dealTriggerRule, orderTriggerRule, type TriggerDirection } from '../src/engine/trigger-index.ts';
 import { formatRate, printTable, sizeLabel, type Row } from './bench-table.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 export interface EngineTicksBenchOptions {
   quick: boolean;
@@ -48,18 +49,6 @@ const NOW = 1_767_225_600;
 const BALANCE_CENTS = 100_000_000_000;
 
 type Rng = () => number;
-
-/** mulberry32: small, fast, and seeded so every run sees the same book and quotes. */
-function seededRng(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The default catalogue, padded to 50 tickers with clones of its first stocks. */
 function benchInstruments(): Instrument[] {
@@ -283,7 +272,7 @@ interface FillRun {
 
 /** Builds a fresh 100k world and fires it with `plan`; every trigger must fire exactly once. */
 function runFills(seed: number, plan: Quote[]): FillRun {
-  const { engine, fillsToFireAll } = buildWorld(seededRng(seed), FILL_SIZE, 0.002, 0.1);
+  const { engine, fillsToFireAll } = buildWorld(seededRandom(seed), FILL_SIZE, 0.002, 0.1);
   let fills = 0;
   const start = process.hrtime.bigint();
   for (const quote of plan) fills += engine.onQuote(quote, NOW).fills.length;
@@ -303,7 +292,7 @@ export function runEngineTicksBench(options: EngineTicksBenchOptions): Record<st
   const quietTicks = new Map<number, number>();
   let sweepWorld: World | undefined;
   for (const size of RESTING_SIZES) {
-    const rng = seededRng(0x5eed + size);
+    const rng = seededRandom(0x5eed + size);
     const world = buildWorld(rng, size, 0.05, 0.5);
     const ring = makeQuoteRing(rng, world.instruments);
     let offset = 0;

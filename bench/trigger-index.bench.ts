@@ -23,6 +23,7 @@ import {
 } from '../src/engine/trigger-index.ts';
 import { ReferenceTriggerIndex } from '../src/engine/trigger-index-reference.ts';
 import { formatRate, printTable, sizeLabel, type Row } from './bench-table.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 export interface TriggerIndexBenchOptions {
   quick: boolean;
@@ -40,18 +41,6 @@ const SWEEP_STEPS = 1_000;
 
 interface Rng {
   (): number;
-}
-
-/** mulberry32: small, fast, and seeded so every run sees the same book and quotes. */
-function seededRng(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Universe {
@@ -243,7 +232,7 @@ function measureFills(triggers: Trigger[], plan: SweepPlan, minSeconds: number):
 export function runTriggerIndexBench(options: TriggerIndexBenchOptions): Record<string, number> {
   const minSeconds = options.quick ? 0.2 : 1;
   const warmupSeconds = options.quick ? 0.05 : 0.2;
-  const rng = seededRng(0x5eed);
+  const rng = seededRandom(0x5eed);
   const universe = makeUniverse(rng);
   const ring = makeQuoteRing(rng, universe);
   const results: Record<string, number> = {};

@@ -28,6 +28,7 @@ import {
   type TestAccount,
   type TestServer,
 } from '../support/test-server.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 
 const CLIENTS = 50;
 const REQUESTS_PER_CLIENT = positiveInt(process.env.CONCURRENCY_REQUESTS, 40);
@@ -41,18 +42,6 @@ const FORM = 'application/x-www-form-urlencoded';
 function positiveInt(text: string | undefined, fallback: number): number {
   const value = Number(text);
   return Number.isInteger(value) && value > 0 ? value : fallback;
-}
-
-/** A small seeded PRNG (mulberry32), so a failing op mix can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const cents = (amount: number): number => Math.round(amount * 100);
@@ -565,7 +554,9 @@ async function hammerOneAccount(
   const book = newBook(account, tokens, balance);
   await withDeadline(
     Promise.all(
-      tokens.map((token, index) => runClient(traffic, quote, book, token, prng(SEED + index), requests)),
+      tokens.map((token, index) =>
+        runClient(traffic, quote, book, token, seededRandom(SEED + index), requests),
+      ),
     ),
     'the one-account burst',
   );
@@ -664,7 +655,14 @@ describe('50 concurrent clients', { timeout: 4 * DEADLINE_MS }, () => {
     await withDeadline(
       Promise.all(
         books.map((book, index) =>
-          runClient(traffic, quote, book, book.account.token, prng(SEED + 1000 + index), REQUESTS_PER_CLIENT),
+          runClient(
+            traffic,
+            quote,
+            book,
+            book.account.token,
+            seededRandom(SEED + 1000 + index),
+            REQUESTS_PER_CLIENT,
+          ),
         ),
       ),
       'the many-accounts burst',

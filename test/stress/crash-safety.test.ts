@@ -28,6 +28,7 @@ import Database from 'better-sqlite3';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { StocksTraderClient, StocksTraderError } from '../../src/client/stockstrader-client.ts';
 import type { Deal, Order, PlaceOrderBody } from '../../src/contract/public-api.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/stockstrader.js', import.meta.url));
 const ADMIN_TOKEN = 'crash-safety-admin-token';
@@ -185,18 +186,6 @@ async function pageAll<T>(read: (skip: number) => Promise<T[]>): Promise<T[]> {
 
 const cents = (amount: number): number => Math.round(amount * 100);
 const idNumber = (id: string): number => Number.parseInt(id, 10);
-
-/** mulberry32: small, seedable, good enough to make a run's choices reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** The low-level cause of a failed fetch (ECONNRESET, ECONNREFUSED, UND_ERR_SOCKET, …). */
 function errorCode(error: unknown): string {
