@@ -27,7 +27,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, SequentialIds, formatId } from '../src/engine/ids.ts';
 import type { AccountBook, Deal, Instrument, Order, Quote, Side } from '../src/engine/model.ts';
 import { dealTriggerRule, orderTriggerRule, type TriggerDirection } from '../src/engine/trigger-index.ts';
-import { formatRate, printTable, sizeLabel, type Row } from './bench-table.ts';
+import { formatRate, measureRate, printTable, secondsSince, sizeLabel, type Row } from './bench-support.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 
 export interface EngineTicksBenchOptions {
@@ -234,25 +234,6 @@ function makeSweep(instruments: Instrument[], steps: number): Quote[] {
   for (let step = 0; step <= steps; step++) push((-0.105 * step) / steps);
   for (let step = 0; step <= 2 * steps; step++) push(-0.105 + (0.21 * step) / (2 * steps));
   return plan;
-}
-
-function secondsSince(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-/** Runs `batch(n)` with growing n until `minSeconds` have elapsed; returns operations per second. */
-function measureRate(minSeconds: number, initialBatch: number, batch: (count: number) => void): number {
-  let size = initialBatch;
-  let done = 0;
-  const start = process.hrtime.bigint();
-  for (;;) {
-    batch(size);
-    done += size;
-    const elapsed = secondsSince(start);
-    if (elapsed >= minSeconds) return done / elapsed;
-    const perSecond = done / Math.max(elapsed, 1e-6);
-    size = Math.max(initialBatch, Math.min(size * 4, Math.round(perSecond * (minSeconds - elapsed) * 0.25)));
-  }
 }
 
 /** Feeds `count` ring quotes to the engine; returns how many fills they caused (0 when quiet). */

@@ -22,7 +22,7 @@ import {
   type TriggerRule,
 } from '../src/engine/trigger-index.ts';
 import { ReferenceTriggerIndex } from '../src/engine/trigger-index-reference.ts';
-import { formatRate, printTable, sizeLabel, type Row } from './bench-table.ts';
+import { formatRate, measureRate, printTable, secondsSince, sizeLabel, type Row } from './bench-support.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 
 export interface TriggerIndexBenchOptions {
@@ -144,26 +144,6 @@ function tickReference(
   for (let tick = 0; tick < count; tick++) {
     const slot = tick & QUOTE_RING_MASK;
     reference.collect(tickers[slot] as string, bids[slot] as number, asks[slot] as number, out);
-  }
-}
-
-function secondsSince(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-/** Runs `batch(n)` with growing n until `minSeconds` have elapsed; returns operations per second. */
-function measureRate(minSeconds: number, initialBatch: number, batch: (count: number) => void): number {
-  let size = initialBatch;
-  let done = 0;
-  const start = process.hrtime.bigint();
-  for (;;) {
-    batch(size);
-    done += size;
-    const elapsed = secondsSince(start);
-    if (elapsed >= minSeconds) return done / elapsed;
-    // Aim the next batch at about a quarter of the remaining time, so the clock is read rarely.
-    const perSecond = done / Math.max(elapsed, 1e-6);
-    size = Math.max(initialBatch, Math.min(size * 4, Math.round(perSecond * (minSeconds - elapsed) * 0.25)));
   }
 }
 

@@ -23,7 +23,14 @@ import {
   type Position,
 } from './account-metrics.ts';
 import { isMarketOpen, marketClosedMessage } from './calendar/trading-calendar.ts';
-import type { Money, Price, Quantity } from './decimal.ts';
+import {
+  PRICE_DECIMALS,
+  QUANTITY_DECIMALS,
+  scaledToText,
+  type Money,
+  type Price,
+  type Quantity,
+} from './decimal.ts';
 import { effectiveConditions, formatPrice } from './instrument.ts';
 import { Market, conversionTickers } from './market.ts';
 import {
@@ -41,7 +48,7 @@ import {
   type Side,
   type TradingConditions,
 } from './model.ts';
-import { notionalToMoney } from './money.ts';
+import { notionalToMoney, weightedPrice } from './money.ts';
 import { transition } from './order-transitions.ts';
 import type { IdSource } from './ports.ts';
 import { reject, type Rejection } from './rejection.ts';
@@ -1314,10 +1321,9 @@ function netPosition(book: AccountBook, ticker: string): Deal | undefined {
   return undefined;
 }
 
+/** The volume-weighted open price after adding `volume` at `price` to a netting position. */
 function weightedOpenPrice(position: Deal, volume: Quantity, price: Price): Price {
-  const num = BigInt(position.openPrice) * BigInt(position.volume) + BigInt(price) * BigInt(volume);
-  const den = BigInt(position.volume + volume);
-  return Number((2n * num + den) / (2n * den));
+  return weightedPrice(position.openPrice, position.volume, price, volume);
 }
 
 /**
@@ -1416,11 +1422,11 @@ function stopLevelsRejection(
 }
 
 function showQuantity(quantity: Quantity): string {
-  return String(quantity / 1_000_000);
+  return scaledToText(quantity, QUANTITY_DECIMALS);
 }
 
 function showPrice(price: Price): string {
-  return String(price / 100_000_000);
+  return scaledToText(price, PRICE_DECIMALS);
 }
 
 function showMoney(money: Money): string {

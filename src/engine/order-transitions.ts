@@ -28,9 +28,3 @@ export function transition(order: Order, to: OrderStatus, now: number): void {
   order.status = to;
   order.lastModified = now;
 }
-
-export function isFinal(status: OrderStatus): boolean {
-  return LEGAL[status].length === 0;
-}
-
-export const CURRENT_ORDER_STATUSES: readonly OrderStatus[] = ['active', 'in_execution'];

@@ -1,6 +1,31 @@
 /**
- * The micro-benchmarks' console table: a rate per scenario and resting-trigger count.
+ * Shared by the micro-benchmarks: timing loops and the console table (a rate per scenario and
+ * resting-trigger count).
  */
+
+export function secondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Runs `batch(n)` with growing n until `minSeconds` have elapsed; returns operations per second. */
+export function measureRate(
+  minSeconds: number,
+  initialBatch: number,
+  batch: (count: number) => void,
+): number {
+  let size = initialBatch;
+  let done = 0;
+  const start = process.hrtime.bigint();
+  for (;;) {
+    batch(size);
+    done += size;
+    const elapsed = secondsSince(start);
+    if (elapsed >= minSeconds) return done / elapsed;
+    // Aim the next batch at about a quarter of the remaining time, so the clock is read rarely.
+    const perSecond = done / Math.max(elapsed, 1e-6);
+    size = Math.max(initialBatch, Math.min(size * 4, Math.round(perSecond * (minSeconds - elapsed) * 0.25)));
+  }
+}
 
 export function formatRate(value: number): string {
   if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M/s`;
