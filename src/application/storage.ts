@@ -53,7 +53,10 @@ export interface Storage {
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
 
-  /** Persists one engine step (and the quotes that caused it) atomically and durably. */
+  /**
+   * Persists one engine step (and the quotes that caused it) atomically and durably. Steps are
+   * applied in call order; a caller may submit the next before the previous resolves.
+   */
   commit(changes: ChangeSet, quotes?: readonly Quote[]): Promise<void>;
 
   createUser(name: string, now: number): Promise<string>;

@@ -2,9 +2,11 @@
  * The trading use cases: authorise the account, run the engine, persist the step, then reply.
  *
  * Invariants:
- * - The engine runs synchronously, so the steps of one process are totally ordered; their
- *   commits go through one FIFO queue in the same order, and a caller's promise resolves only
- *   once its own step is durable. A response therefore never precedes its change on disk.
+ * - The engine runs synchronously, so the steps of one process are totally ordered; storage
+ *   applies their commits in the same order (group-committing those of one event-loop turn), and
+ *   a caller's promise resolves only once its own step is durable. A response therefore never
+ *   precedes its change on disk, and the HTTP layer holds every reply until the steps issued
+ *   before it are durable, so a read never shows a change that a crash could still undo.
  * - If a commit fails, memory and disk disagree: the service reports a fatal error and stops
  *   accepting work rather than serve state that was never stored.
  * - A user only ever sees their own accounts; a foreign account id is "account not found".
@@ -90,6 +92,8 @@ export class TradingService {
   readonly #accountsByUser = new Map<string, string[]>();
   readonly #ticks = new TickHistory();
   #commits: Promise<void> = Promise.resolve();
+  /** Commits submitted and not yet settled. */
+  #inFlight = 0;
   #broken: unknown = undefined;
 
   constructor(options: TradingServiceOptions) {
@@ -178,12 +182,18 @@ export class TradingService {
 
   async listOrders(userId: string, accountId: string, query: ListQuery): Promise<Order[]> {
     const book = this.requireBook(userId, accountId);
-    return this.storage.listOrders(book.account.id, historyQuery(query, CURRENT_ORDER_STATUSES));
+    const history = historyQuery(query, CURRENT_ORDER_STATUSES);
+    // Live orders are all in memory: the default listing (what bots poll) never touches storage.
+    if (isLiveQuery(history, CURRENT_ORDER_STATUSES)) return livePage(book.orders.values(), history);
+    return this.storage.listOrders(book.account.id, history);
   }
 
   async listDeals(userId: string, accountId: string, query: ListQuery): Promise<DealView[]> {
     const book = this.requireBook(userId, accountId);
-    const deals = await this.storage.listDeals(book.account.id, historyQuery(query, ['open', 'closing']));
+    const history = historyQuery(query, LIVE_DEAL_STATUSES);
+    const deals = isLiveQuery(history, LIVE_DEAL_STATUSES)
+      ? livePage(book.deals.values(), history)
+      : await this.storage.listDeals(book.account.id, history);
     return deals.map((stored) => {
       // Open deals are read from memory so their live values match the current quote.
       const deal = stored.status === 'closed' ? stored : (book.deals.get(stored.id) ?? stored);
@@ -375,6 +385,11 @@ export class TradingService {
     await this.#commits;
   }
 
+  /** What to wait on for every step issued so far to be durable, or undefined when all are. */
+  pendingCommits(): Promise<void> | undefined {
+    return this.#inFlight > 0 ? this.#commits : undefined;
+  }
+
   // ---- Internals ----
 
   async #run(command: Command): Promise<Extract<CommandResult, { ok: true }>> {
@@ -392,7 +407,14 @@ export class TradingService {
       this.#logger[level]({ event: event.type, accountId: event.accountId, time: event.time }, event.message);
     }
     if (isEmptyChangeSet(changes) && quotes.length === 0) return this.#commits;
-    const commit = this.#commits.then(() => this.storage.commit(changes, quotes));
+    // Storage applies commits in call order (grouping those of one event-loop turn), so each is
+    // submitted at once; the chain below only tracks the newest for flush() and failure.
+    const commit = this.storage.commit(changes, quotes);
+    this.#inFlight += 1;
+    const settled = (): void => {
+      this.#inFlight -= 1;
+    };
+    commit.then(settled, settled);
     this.#commits = commit.catch((error: unknown) => {
       this.#broken = error;
       this.#logger.error(
@@ -455,6 +477,26 @@ function historyQuery(query: ListQuery, current: readonly string[]): HistoryQuer
     skip: query.skip ?? 0,
     limit: Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT),
   };
+}
+
+const LIVE_DEAL_STATUSES: readonly string[] = ['open', 'closing'];
+
+/** A query only for statuses the engine keeps in memory, with no time window. */
+function isLiveQuery(query: HistoryQuery, live: readonly string[]): boolean {
+  return (
+    query.from === null &&
+    query.to === null &&
+    query.statuses.length > 0 &&
+    query.statuses.every((status) => live.includes(status))
+  );
+}
+
+/** The page of in-memory items a live query asks for, by id like the stored history. */
+function livePage<T extends { id: string; status: string }>(items: Iterable<T>, query: HistoryQuery): T[] {
+  const matching = [...items].filter((item) => query.statuses.includes(item.status));
+  // Ids are fixed-width decimal text, so text order is numeric order.
+  matching.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return matching.slice(query.skip, query.skip + query.limit);
 }
 
 function mergeChangeSets(sets: readonly ChangeSet[]): ChangeSet {

@@ -13,6 +13,7 @@ import type { ChangeSet, Fill, LedgerEntry } from '../../src/engine/engine.ts';
 import type { Account, Deal, Instrument, Order, Quote } from '../../src/engine/model.ts';
 import type { HistoryQuery, Storage } from '../../src/application/storage.ts';
 import { DEFAULT_INSTRUMENTS } from '../../src/adapters/catalogue/default-instruments.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 
 export interface ContractStore {
   /** A fresh, empty, migrated store. */
@@ -564,6 +565,108 @@ export function storageContract(name: string, factory: StorageFactory): void {
       ]);
       assert.deepEqual(await ids({ skip: 2, limit: 2 }), [openedInside.id, openLate.id]);
       assert.deepEqual(await ids({ skip: 10 }), []);
+    });
+
+    it('pages deep history across id buckets exactly like a scan, as statuses and times change', async () => {
+      const random = seededRandom(20261123);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+      const account = await newAccount();
+      const other = await newAccount();
+      const orders = new Map<string, Order>();
+      const deals = new Map<string, Deal>();
+      // Sparse ids (gaps up to 60) spread 600 orders and 300 deals over several 4,096-id buckets,
+      // interleaved with another account's rows; times only move forward, as the clock does.
+      let time = 1_000;
+      for (let step = 0; step < 900; step += 1) {
+        for (let gap = Math.floor(random() * 60); gap > 0; gap -= 1) {
+          storage.ids.nextOrderId();
+          storage.ids.nextDealId();
+        }
+        time += Math.floor(random() * 3);
+        const owner = random() < 0.8 ? account : other;
+        if (step % 3 === 2) {
+          const created = deal(owner, { openTime: time, lastModified: time });
+          deals.set(created.id, created);
+        } else {
+          const status = pick(['active', 'filled', 'rejected', 'canceled'] as const);
+          const created = order(owner, { createTime: time, lastModified: time, status });
+          orders.set(created.id, created);
+        }
+      }
+      await storage.commit({ ...emptyChanges(), orders: [...orders.values()], deals: [...deals.values()] });
+      // Later, some resting orders finish and some deals close: rows change status and bucket counts move.
+      time += 50;
+      const changedOrders: Order[] = [];
+      for (const item of orders.values()) {
+        if (item.status === 'active' && random() < 0.6) {
+          time += 1;
+          const finished = { ...item, status: pick(['filled', 'canceled'] as const), lastModified: time };
+          orders.set(item.id, finished);
+          changedOrders.push(finished);
+        }
+      }
+      const changedDeals: Deal[] = [];
+      for (const item of deals.values()) {
+        if (random() < 0.5) {
+          time += 1;
+          const closed: Deal = {
+            ...item,
+            status: 'closed',
+            closeTime: time,
+            closePrice: PRICE,
+            lastModified: time,
+          };
+          deals.set(item.id, closed);
+          changedDeals.push(closed);
+        }
+      }
+      await storage.commit({ ...emptyChanges(), orders: changedOrders, deals: changedDeals });
+
+      const inWindow = (first: number, second: number | null, query: HistoryQuery): boolean => {
+        if (query.from === null && query.to === null) return true;
+        const from = query.from ?? 0;
+        const to = query.to ?? Number.MAX_SAFE_INTEGER;
+        return (first >= from && first <= to) || (second !== null && second >= from && second <= to);
+      };
+      const expected = <T extends { id: string; accountId: string; status: string }>(
+        rows: Iterable<T>,
+        times: (row: T) => [number, number | null],
+        query: HistoryQuery,
+      ): string[] =>
+        [...rows]
+          .filter((row) => row.accountId === account.id)
+          .filter((row) => query.statuses.length === 0 || query.statuses.includes(row.status))
+          .filter((row) => inWindow(...times(row), query))
+          .map((row) => row.id)
+          .sort()
+          .slice(query.skip, query.skip + query.limit);
+
+      const bounds = [undefined, 900, 1_000, 1_500, 1_900, time - 200, time - 20, time + 5];
+      for (let round = 0; round < 150; round += 1) {
+        const from = pick(bounds);
+        const to = pick(bounds);
+        const query = history({
+          ...(from === undefined ? {} : { from }),
+          ...(to === undefined ? {} : { to }),
+          skip: pick([0, 1, 37, 120, 250, 399, 480, 1_000]),
+          limit: pick([1, 10, 100, 500]),
+        });
+        const orderQuery = {
+          ...query,
+          statuses: pick([[], ['filled'], ['active', 'in_execution'], ['canceled', 'rejected']]),
+        };
+        assert.deepEqual(
+          (await storage.listOrders(account.id, orderQuery)).map((row) => row.id),
+          expected(orders.values(), (row) => [row.createTime, row.lastModified], orderQuery),
+          `orders ${JSON.stringify(orderQuery)}`,
+        );
+        const dealQuery = { ...query, statuses: pick([[], ['open'], ['closed'], ['open', 'closing']]) };
+        assert.deepEqual(
+          (await storage.listDeals(account.id, dealQuery)).map((row) => row.id),
+          expected(deals.values(), (row) => [row.openTime, row.closeTime], dealQuery),
+          `deals ${JSON.stringify(dealQuery)}`,
+        );
+      }
     });
 
     it('pages fills and ledger entries in the order they were written', async () => {

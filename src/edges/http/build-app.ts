@@ -3,7 +3,12 @@
  * nothing: `main` does that, tests use `app.inject()` or listen on a random port.
  */
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TSchema } from '@sinclair/typebox';
@@ -36,33 +41,54 @@ export interface AppDependencies {
  * A request must arrive completely (headers and body) within `timeoutMs`, or it is answered with a
  * 400 envelope and its connection closed: a client trickling a body cannot hold a socket forever.
  * The deadline ends once the body is parsed, so it never interrupts a handler that is committing.
+ * One sweep timer checks the requests in flight (a timer per request costs every request).
  */
 function installRequestDeadline(app: FastifyInstance, timeoutMs: number): void {
-  const timers = new WeakMap<object, NodeJS.Timeout>();
-  const clear = async (request: { raw: object }): Promise<void> => {
-    clearTimeout(timers.get(request.raw));
+  const arriving = new Map<object, { deadline: number; request: FastifyRequest; reply: FastifyReply }>();
+  const expire = (request: FastifyRequest, reply: FastifyReply): void => {
+    if (reply.raw.headersSent) return;
+    const body = JSON.stringify({
+      code: 'error',
+      msg: 'request timed out: send the whole request within the time limit',
+      error: 'invalid_request',
+    });
+    reply.raw.writeHead(400, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    reply.raw.end(body, () => request.raw.socket.destroy());
   };
-  app.addHook('onRequest', async (request, reply) => {
-    const timer = setTimeout(() => {
-      if (reply.raw.headersSent) return;
-      const body = JSON.stringify({
-        code: 'error',
-        msg: 'request timed out: send the whole request within the time limit',
-        error: 'invalid_request',
-      });
-      reply.raw.writeHead(400, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        connection: 'close',
-      });
-      reply.raw.end(body, () => request.raw.socket.destroy());
-    }, timeoutMs);
-    timer.unref();
-    timers.set(request.raw, timer);
+  const sweep = setInterval(
+    () => {
+      const now = performance.now();
+      for (const [raw, entry] of arriving) {
+        if (entry.deadline > now) continue;
+        arriving.delete(raw);
+        expire(entry.request, entry.reply);
+      }
+    },
+    Math.max(20, Math.min(1_000, timeoutMs / 10)),
+  );
+  sweep.unref();
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(sweep);
+    done();
   });
-  app.addHook('preHandler', clear);
-  app.addHook('onResponse', clear);
-  app.addHook('onRequestAbort', clear);
+  app.addHook('onRequest', (request, reply, done) => {
+    arriving.set(request.raw, { deadline: performance.now() + timeoutMs, request, reply });
+    done();
+  });
+  const arrived = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
+    arriving.delete(request.raw);
+    done();
+  };
+  app.addHook('preHandler', arrived);
+  app.addHook('onResponse', arrived);
+  app.addHook('onRequestAbort', (request, done) => {
+    arriving.delete(request.raw);
+    done();
+  });
 }
 
 /** A complete HTTP/1.1 400 response with the JSON error envelope, for paths Fastify never sees. */
@@ -121,16 +147,23 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   deps.metrics?.install(app);
   if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
 
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, _payload, done) => {
     reply.header('x-request-id', request.id);
+    // Group commit lets the engine run ahead of the disk by one batch: hold every reply until the
+    // steps issued before it are durable, so no client sees state a crash could still undo.
+    const pending = deps.trading.pendingCommits();
+    if (pending) pending.then(() => done(), done);
+    else done();
   });
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const schema = request.routeOptions.schema;
-    if (!schema) return;
-    coerceNumericFields(request.query, schema.querystring as TSchema | undefined);
-    // An empty body on a route with a body schema is an empty form, not a missing object.
-    if (schema.body && (request.body === undefined || request.body === null)) request.body = {};
-    coerceNumericFields(request.body, schema.body as TSchema | undefined);
+    if (schema) {
+      coerceNumericFields(request.query, schema.querystring as TSchema | undefined);
+      // An empty body on a route with a body schema is an empty form, not a missing object.
+      if (schema.body && (request.body === undefined || request.body === null)) request.body = {};
+      coerceNumericFields(request.body, schema.body as TSchema | undefined);
+    }
+    done();
   });
 
   await app.register(swagger, {

@@ -5,8 +5,7 @@
  * Migrations are numbered SQL files applied in order; each applied migration's checksum is
  * recorded and checked at every start, so an edited migration is refused rather than skipped.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -21,14 +20,34 @@ import type {
   Quote,
 } from '../../../engine/model.ts';
 import type { HistoryQuery, NewAccount, Page, Storage } from '../../../application/storage.ts';
+import { GroupCommit } from '../group-commit.ts';
+import { changedMigrationError, readMigrations, type Migration } from '../migrations.ts';
 import {
-  ACCOUNT_ID_WIDTH,
-  DEAL_ID_WIDTH,
-  FIRST_ACCOUNT_ID,
-  ORDER_ID_WIDTH,
-  SequentialIds,
-  formatId,
-} from '../../../engine/ids.ts';
+  accountFromRow,
+  dealFromRow,
+  dealRow,
+  fillFromRow,
+  fillRow,
+  instrumentFromRow,
+  instrumentRow,
+  ledgerFromRow,
+  ledgerRow,
+  orderFromRow,
+  orderRow,
+  overridesFromRow,
+  overridesRow,
+  quoteFromRow,
+  quoteRow,
+  type Row,
+} from '../rows.ts';
+import {
+  BUCKET_SIZE,
+  bucketSummarySql,
+  historyFilterSql,
+  locatePage,
+  type HistoryKind,
+} from '../history-pages.ts';
+import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, SequentialIds, formatId } from '../../../engine/ids.ts';
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -37,35 +56,13 @@ export interface SqliteOpenOptions {
   migrationsDir?: string;
 }
 
-type Row = Record<string, unknown>;
-
-export interface Migration {
-  number: number;
-  name: string;
-  sql: string;
-  checksum: string;
-}
-
-export function readMigrations(directory: string): Migration[] {
-  const files = readdirSync(directory)
-    .filter((file) => file.endsWith('.sql'))
-    .sort();
-  return files.map((file, index) => {
-    const match = /^(\d{4})-[a-z0-9-]+\.sql$/.exec(file);
-    if (!match) throw new Error(`migration file ${file} must be named NNNN-name.sql`);
-    const number = Number(match[1]);
-    if (number !== index + 1) throw new Error(`migration ${file} is out of sequence: expected ${index + 1}`);
-    const sql = readFileSync(join(directory, file), 'utf8');
-    return { number, name: file, sql, checksum: createHash('sha256').update(sql).digest('hex') };
-  });
-}
-
 export class SqliteStorage implements Storage {
   readonly dialect = 'sqlite' as const;
   readonly ids: SequentialIds;
   readonly #db: Database.Database;
   readonly #statements: ReturnType<typeof prepareStatements>;
-  readonly #commitTransaction: (changes: ChangeSet, quotes: readonly Quote[]) => void;
+  readonly #statementCache = new Map<string, Database.Statement>();
+  readonly #commits: GroupCommit<{ changes: ChangeSet; quotes: readonly Quote[] }>;
 
   /** Opens (creating if needed) the database file and migrates it. Throws with a clear message. */
   static open(path: string, options: SqliteOpenOptions = {}): SqliteStorage {
@@ -91,22 +88,27 @@ export class SqliteStorage implements Storage {
     const maxOrder = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM orders').get() as { id: number };
     const maxDeal = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM deals').get() as { id: number };
     this.ids = new SequentialIds(maxOrder.id, maxDeal.id);
-    this.#commitTransaction = db.transaction((changes: ChangeSet, quotes: readonly Quote[]) => {
-      const s = this.#statements;
-      for (const order of changes.orders) s.upsertOrder.run(orderRow(order));
-      for (const deal of changes.deals) s.upsertDeal.run(dealRow(deal));
-      for (const account of changes.accounts) {
-        s.updateAccount.run({
-          id: Number(account.id),
-          name: account.name,
-          status: account.status,
-          balance: account.balance,
-        });
-      }
-      for (const entry of changes.ledger) s.insertLedger.run(ledgerRow(entry));
-      for (const fill of changes.fills) s.insertFill.run(fillRow(fill));
-      for (const quote of quotes) s.upsertQuote.run(quoteRow(quote));
-    });
+    const writeBatch = db.transaction(
+      (batch: readonly { changes: ChangeSet; quotes: readonly Quote[] }[]) => {
+        const s = this.#statements;
+        for (const { changes, quotes } of batch) {
+          for (const order of changes.orders) s.upsertOrder.run(orderRow(order));
+          for (const deal of changes.deals) s.upsertDeal.run(dealRow(deal));
+          for (const account of changes.accounts) {
+            s.updateAccount.run({
+              id: Number(account.id),
+              name: account.name,
+              status: account.status,
+              balance: account.balance,
+            });
+          }
+          for (const entry of changes.ledger) s.insertLedger.run(ledgerRow(entry));
+          for (const fill of changes.fills) s.insertFill.run(fillRow(fill));
+          for (const quote of quotes) s.upsertQuote.run(quoteRow(quote));
+        }
+      },
+    );
+    this.#commits = new GroupCommit((batch) => writeBatch(batch));
   }
 
   async loadInstruments(): Promise<Instrument[]> {
@@ -166,8 +168,9 @@ export class SqliteStorage implements Storage {
       .run(key, value);
   }
 
-  async commit(changes: ChangeSet, quotes: readonly Quote[] = []): Promise<void> {
-    this.#commitTransaction(changes, quotes);
+  /** Group-committed: change sets submitted in the same event-loop turn share one transaction. */
+  commit(changes: ChangeSet, quotes: readonly Quote[] = []): Promise<void> {
+    return this.#commits.submit({ changes, quotes });
   }
 
   async createUser(name: string, now: number): Promise<string> {
@@ -252,26 +255,65 @@ export class SqliteStorage implements Storage {
          ON CONFLICT (account_id, ticker) DO UPDATE SET min_volume = excluded.min_volume, max_volume = excluded.max_volume,
            volume_step = excluded.volume_step, min_tick = excluded.min_tick, leverage = excluded.leverage, trade_mode = excluded.trade_mode`,
       )
-      .run({
-        account_id: Number(accountId),
-        ticker,
-        min_volume: overrides.minVolume ?? null,
-        max_volume: overrides.maxVolume ?? null,
-        volume_step: overrides.volumeStep ?? null,
-        min_tick: overrides.minTick ?? null,
-        leverage: overrides.leverage ?? null,
-        trade_mode: overrides.tradeMode ?? null,
-      });
+      .run(overridesRow(accountId, ticker, overrides));
   }
 
   async listOrders(accountId: string, query: HistoryQuery): Promise<Order[]> {
-    const { sql, params } = historySql('orders', 'create_time', 'last_modified', accountId, query);
-    return (this.#db.prepare(sql).all(params) as Row[]).map(orderFromRow);
+    return (await this.#history('order', accountId, query)).map(orderFromRow);
   }
 
   async listDeals(accountId: string, query: HistoryQuery): Promise<Deal[]> {
-    const { sql, params } = historySql('deals', 'open_time', 'close_time', accountId, query);
-    return (this.#db.prepare(sql).all(params) as Row[]).map(dealFromRow);
+    return (await this.#history('deal', accountId, query)).map(dealFromRow);
+  }
+
+  /** One page of history, located through the bucket counts (see history-pages.ts). */
+  async #history(kind: HistoryKind, accountId: string, query: HistoryQuery): Promise<Row[]> {
+    if (query.limit <= 0) return [];
+    const account = Number(accountId);
+    const table = kind === 'order' ? 'orders' : 'deals';
+    const summary = bucketSummarySql(kind, account, query, numbered);
+    const buckets = (this.#prepared(summary.text, true).all(bindNumbered(summary.params)) as number[][]).map(
+      ([bucket, known, cut]) => ({ bucket: Number(bucket), known: Number(known), cut: cut === 1 }),
+    );
+    // Parameters 1–3 are the account and the id range; the filter's follow, then limit and offset.
+    const filter = historyFilterSql(kind, query, numbered, 4);
+    const range = (fromId: number, toId: number, ...rest: number[]) =>
+      bindNumbered([account, fromId, toId, ...filter.params, ...rest]);
+    const count = this.#prepared(
+      `SELECT COUNT(*) FROM ${table} WHERE account_id = @p1 AND id >= @p2 AND id < @p3 ${filter.text}`,
+      true,
+    );
+    const location = await locatePage(buckets, query.skip, async (bucket) =>
+      Number((count.get(range(bucket * BUCKET_SIZE, (bucket + 1) * BUCKET_SIZE)) as number[])[0]),
+    );
+    if (!location) return [];
+    // Rows come back as arrays (better-sqlite3 builds them about twice as fast as objects) and
+    // are keyed here with the statement's column names.
+    const last = 4 + filter.params.length;
+    const page = this.#prepared(
+      `SELECT * FROM ${table} WHERE account_id = @p1 AND id >= @p2 AND id < @p3 ${filter.text}
+         ORDER BY id LIMIT @p${last} OFFSET @p${last + 1}`,
+      true,
+    );
+    const names = page.columns().map((column) => column.name);
+    const values = page.all(range(location.fromId, location.toId, query.limit, location.offset));
+    return (values as unknown[][]).map((row) => {
+      const keyed: Row = {};
+      for (let index = 0; index < names.length; index += 1) keyed[names[index] as string] = row[index];
+      return keyed;
+    });
+  }
+
+  /** Prepared statements by SQL text: history queries vary in shape, but only a little. */
+  #prepared(sql: string, raw = false): Database.Statement {
+    const key = raw ? `raw:${sql}` : sql;
+    let statement = this.#statementCache.get(key);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      if (raw) statement.raw(true);
+      this.#statementCache.set(key, statement);
+    }
+    return statement;
   }
 
   async listFills(accountId: string, page: Page): Promise<Fill[]> {
@@ -285,16 +327,11 @@ export class SqliteStorage implements Storage {
     const rows = this.#db
       .prepare('SELECT * FROM ledger WHERE account_id = ? ORDER BY id LIMIT ? OFFSET ?')
       .all(Number(accountId), page.limit, page.skip) as Row[];
-    return rows.map((row) => ({
-      accountId: formatId(Number(row.account_id), ACCOUNT_ID_WIDTH),
-      amount: Number(row.amount),
-      balanceAfter: Number(row.balance_after),
-      comment: String(row.comment),
-      time: Number(row.time),
-    }));
+    return rows.map(ledgerFromRow);
   }
 
   async close(): Promise<void> {
+    await this.#commits.idle();
     if (this.#db.open) this.#db.close();
   }
 }
@@ -327,9 +364,7 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
     const done = applied.get(migration.number);
     if (done) {
       if (done.checksum !== migration.checksum) {
-        throw new Error(
-          `migration ${migration.name} was changed after it was applied; migrations are append-only`,
-        );
+        throw changedMigrationError(migration);
       }
       continue;
     }
@@ -394,255 +429,13 @@ function prepareStatements(db: Database.Database) {
   };
 }
 
-function historySql(
-  table: 'orders' | 'deals',
-  firstTime: string,
-  secondTime: string,
-  accountId: string,
-  query: HistoryQuery,
-): { sql: string; params: Record<string, number | string> } {
-  const params: Record<string, number | string> = {
-    account_id: Number(accountId),
-    limit: query.limit,
-    skip: query.skip,
-  };
-  const where = ['account_id = @account_id'];
-  if (query.statuses.length > 0) {
-    const names = query.statuses.map((status, index) => {
-      params[`status${index}`] = status;
-      return `@status${index}`;
-    });
-    where.push(`status IN (${names.join(', ')})`);
-  }
-  if (query.from !== null || query.to !== null) {
-    params.from = query.from ?? 0;
-    params.to = query.to ?? Number.MAX_SAFE_INTEGER;
-    where.push(`((${firstTime} BETWEEN @from AND @to) OR (${secondTime} BETWEEN @from AND @to))`);
-  }
-  return {
-    sql: `SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit OFFSET @skip`,
-    params,
-  };
-}
+/** Numbered parameters for the shared history SQL: better-sqlite3 binds them by name. */
+const numbered = (index: number): string => `@p${index}`;
 
-// ---- Row mapping ----
-
-const nullable = (value: unknown): number | null =>
-  value === null || value === undefined ? null : Number(value);
-
-function orderRow(order: Order): Row {
-  return {
-    id: Number(order.id),
-    account_id: Number(order.accountId),
-    ticker: order.ticker,
-    side: order.side,
-    type: order.type,
-    volume: order.volume,
-    price: order.price,
-    filled_price: order.filledPrice,
-    expiration: order.expiration,
-    stop_loss: order.stopLoss,
-    take_profit: order.takeProfit,
-    status: order.status,
-    comment: order.comment,
-    create_time: order.createTime,
-    last_modified: order.lastModified,
-    deals: order.deals.map(Number).join(','),
-    target_deal_id: order.targetDealId === null ? null : Number(order.targetDealId),
-  };
-}
-
-function orderFromRow(row: Row): Order {
-  const deals = String(row.deals);
-  return {
-    id: formatId(Number(row.id), ORDER_ID_WIDTH),
-    accountId: formatId(Number(row.account_id), ACCOUNT_ID_WIDTH),
-    ticker: String(row.ticker),
-    side: row.side as Order['side'],
-    type: row.type as Order['type'],
-    volume: Number(row.volume),
-    price: nullable(row.price),
-    filledPrice: nullable(row.filled_price),
-    expiration: Number(row.expiration),
-    stopLoss: nullable(row.stop_loss),
-    takeProfit: nullable(row.take_profit),
-    status: row.status as Order['status'],
-    comment: String(row.comment),
-    createTime: Number(row.create_time),
-    lastModified: Number(row.last_modified),
-    deals: deals === '' ? [] : deals.split(',').map((id) => formatId(Number(id), DEAL_ID_WIDTH)),
-    targetDealId: row.target_deal_id === null ? null : formatId(Number(row.target_deal_id), DEAL_ID_WIDTH),
-  };
-}
-
-function dealRow(deal: Deal): Row {
-  return {
-    id: Number(deal.id),
-    account_id: Number(deal.accountId),
-    ticker: deal.ticker,
-    side: deal.side,
-    volume: deal.volume,
-    open_price: deal.openPrice,
-    open_time: deal.openTime,
-    stop_loss: deal.stopLoss,
-    take_profit: deal.takeProfit,
-    status: deal.status,
-    close_price: deal.closePrice,
-    close_time: deal.closeTime,
-    profit: deal.profit,
-    last_modified: deal.lastModified,
-  };
-}
-
-function dealFromRow(row: Row): Deal {
-  return {
-    id: formatId(Number(row.id), DEAL_ID_WIDTH),
-    accountId: formatId(Number(row.account_id), ACCOUNT_ID_WIDTH),
-    ticker: String(row.ticker),
-    side: row.side as Deal['side'],
-    volume: Number(row.volume),
-    openPrice: Number(row.open_price),
-    openTime: Number(row.open_time),
-    stopLoss: nullable(row.stop_loss),
-    takeProfit: nullable(row.take_profit),
-    status: row.status as Deal['status'],
-    closePrice: nullable(row.close_price),
-    closeTime: nullable(row.close_time),
-    profit: Number(row.profit),
-    lastModified: Number(row.last_modified),
-  };
-}
-
-function accountFromRow(row: Row): Account {
-  return {
-    id: formatId(Number(row.id), ACCOUNT_ID_WIDTH),
-    userId: String(row.user_id),
-    name: String(row.name),
-    type: row.type as Account['type'],
-    system: row.system as Account['system'],
-    currency: String(row.currency),
-    status: row.status as Account['status'],
-    balance: Number(row.balance),
-  };
-}
-
-function ledgerRow(entry: LedgerEntry): Row {
-  return {
-    account_id: Number(entry.accountId),
-    amount: entry.amount,
-    balance_after: entry.balanceAfter,
-    comment: entry.comment,
-    time: entry.time,
-  };
-}
-
-function fillRow(fill: Fill): Row {
-  return {
-    order_id: Number(fill.orderId),
-    account_id: Number(fill.accountId),
-    ticker: fill.ticker,
-    side: fill.side,
-    order_type: fill.orderType,
-    volume: fill.volume,
-    price: fill.price,
-    time: fill.time,
-    quote_time: fill.quoteTime,
-    bid: fill.bid,
-    ask: fill.ask,
-    rule: fill.rule,
-    deal_ids: fill.dealIds.map(Number).join(','),
-  };
-}
-
-function fillFromRow(row: Row): Fill {
-  const deals = String(row.deal_ids);
-  return {
-    orderId: formatId(Number(row.order_id), ORDER_ID_WIDTH),
-    accountId: formatId(Number(row.account_id), ACCOUNT_ID_WIDTH),
-    ticker: String(row.ticker),
-    side: row.side as Fill['side'],
-    orderType: row.order_type as Fill['orderType'],
-    volume: Number(row.volume),
-    price: Number(row.price),
-    time: Number(row.time),
-    quoteTime: Number(row.quote_time),
-    bid: Number(row.bid),
-    ask: Number(row.ask),
-    rule: String(row.rule),
-    dealIds: deals === '' ? [] : deals.split(',').map((id) => formatId(Number(id), DEAL_ID_WIDTH)),
-  };
-}
-
-function quoteRow(quote: Quote): Row {
-  return {
-    ticker: quote.ticker,
-    bid: quote.bid,
-    ask: quote.ask,
-    time: quote.time,
-    last: quote.last ?? null,
-    last_time: quote.lastTime ?? null,
-  };
-}
-
-function quoteFromRow(row: Row): Quote {
-  const quote: Quote = {
-    ticker: String(row.ticker),
-    bid: Number(row.bid),
-    ask: Number(row.ask),
-    time: Number(row.time),
-  };
-  if (row.last !== null) quote.last = Number(row.last);
-  if (row.last_time !== null) quote.lastTime = Number(row.last_time);
-  return quote;
-}
-
-function instrumentRow(instrument: Instrument): Row {
-  return {
-    ticker: instrument.ticker,
-    description: instrument.description,
-    contract_size: instrument.contractSize,
-    units: instrument.units,
-    min_volume: instrument.minVolume,
-    max_volume: instrument.maxVolume,
-    volume_step: instrument.volumeStep,
-    min_tick: instrument.minTick,
-    leverage: instrument.leverage,
-    trade_mode: instrument.tradeMode,
-    quote_currency: instrument.quoteCurrency,
-    calendar: instrument.calendar,
-    volatility: instrument.volatility,
-    spread_ticks: instrument.spreadTicks,
-    reference_price: instrument.referencePrice,
-  };
-}
-
-function instrumentFromRow(row: Row): Instrument {
-  return {
-    ticker: String(row.ticker),
-    description: String(row.description),
-    contractSize: Number(row.contract_size),
-    units: String(row.units),
-    minVolume: Number(row.min_volume),
-    maxVolume: Number(row.max_volume),
-    volumeStep: Number(row.volume_step),
-    minTick: Number(row.min_tick),
-    leverage: Number(row.leverage),
-    tradeMode: row.trade_mode as Instrument['tradeMode'],
-    quoteCurrency: String(row.quote_currency),
-    calendar: row.calendar as Instrument['calendar'],
-    volatility: Number(row.volatility),
-    spreadTicks: Number(row.spread_ticks),
-    referencePrice: Number(row.reference_price),
-  };
-}
-
-function overridesFromRow(row: Row): ConditionOverrides {
-  const overrides: ConditionOverrides = {};
-  if (row.min_volume !== null) overrides.minVolume = Number(row.min_volume);
-  if (row.max_volume !== null) overrides.maxVolume = Number(row.max_volume);
-  if (row.volume_step !== null) overrides.volumeStep = Number(row.volume_step);
-  if (row.min_tick !== null) overrides.minTick = Number(row.min_tick);
-  if (row.leverage !== null) overrides.leverage = Number(row.leverage);
-  if (row.trade_mode !== null) overrides.tradeMode = row.trade_mode as Instrument['tradeMode'];
-  return overrides;
+function bindNumbered(params: readonly (string | number)[]): Record<string, string | number> {
+  const bound: Record<string, string | number> = {};
+  params.forEach((value, index) => {
+    bound[`p${index + 1}`] = value;
+  });
+  return bound;
 }

@@ -1,0 +1,71 @@
+/**
+ * Group commit: many callers' change sets share one transaction and one flush to disk.
+ *
+ * A durable commit is bounded by the disk's flush (fsync), not by the work in it, so writing each
+ * change set in its own transaction caps a server at one flush per request. Here a commit is queued
+ * and the queue is drained on the next turn of the event loop, after every request that arrived in
+ * the same turn has queued its own; the whole batch is written in one transaction, in submission
+ * order, and every caller's promise resolves only after that transaction is durable. While a
+ * (possibly asynchronous) write is in flight, new commits queue for the next batch.
+ *
+ * Durability is unchanged: nobody hears "done" before their change is on disk. Failure stays
+ * isolated: if a batch fails, its items are retried one transaction each, so only the change set
+ * that cannot be written is rejected, and the others land exactly as they would have alone.
+ */
+interface Waiting<T> {
+  item: T;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class GroupCommit<T> {
+  readonly #write: (batch: readonly T[]) => Promise<void> | void;
+  #waiting: Waiting<T>[] = [];
+  #draining: Promise<void> | undefined;
+
+  /** `write` must apply the batch atomically, in order, and return (or resolve) once durable. */
+  constructor(write: (batch: readonly T[]) => Promise<void> | void) {
+    this.#write = write;
+  }
+
+  submit(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ item, resolve, reject });
+      this.#draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.#drain());
+    });
+  }
+
+  /** Resolves once everything submitted so far has been written (or has failed). */
+  async idle(): Promise<void> {
+    while (this.#draining) await this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#waiting.length > 0) {
+        const batch = this.#waiting;
+        this.#waiting = [];
+        try {
+          await this.#write(batch.map((waiting) => waiting.item));
+          for (const waiting of batch) waiting.resolve();
+        } catch (error) {
+          if (batch.length === 1) batch[0]?.reject(error);
+          else await this.#isolate(batch);
+        }
+      }
+    } finally {
+      this.#draining = undefined;
+    }
+  }
+
+  async #isolate(batch: readonly Waiting<T>[]): Promise<void> {
+    for (const waiting of batch) {
+      try {
+        await this.#write([waiting.item]);
+        waiting.resolve();
+      } catch (error) {
+        waiting.reject(error);
+      }
+    }
+  }
+}
