@@ -4,6 +4,11 @@
  * Tokens are 256-bit random strings; only their SHA-256 is stored. A fast hash is right for
  * high-entropy secrets (no dictionary to protect against), and lookups stay O(1).
  * The admin token is compared in constant time against its hash.
+ *
+ * Authentication runs on every request, so a live token's user is remembered in memory for a few
+ * seconds (bounded in count) instead of hashing and querying each time. Revoking through this
+ * process forgets at once; a revocation made by another process sharing the database takes effect
+ * here within SESSION_TTL_MS.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from './errors.ts';
@@ -17,8 +22,14 @@ export function generateToken(prefix: string): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;
 }
 
+/** How long a token's user is trusted from memory before storage is asked again. */
+export const SESSION_TTL_MS = 5_000;
+const MAX_SESSIONS = 10_000;
+
 export class IdentityService {
   readonly #storage: Storage;
+  /** Live token → its user and when to ask storage again (monotonic ms). Insertion-ordered. */
+  readonly #sessions = new Map<string, { userId: string; until: number }>();
   readonly #adminTokenHash: Buffer;
   readonly #now: () => number;
 
@@ -42,13 +53,19 @@ export class IdentityService {
   }
 
   async revokeToken(token: string): Promise<void> {
-    if (!(await this.#storage.revokeToken(hashToken(token), this.#now()))) {
-      throw new AppError('token_not_found', 'token not found or already revoked');
-    }
+    this.#sessions.delete(token);
+    const revoked = await this.#storage.revokeToken(hashToken(token), this.#now());
+    // Again after the write: a lookup racing with it may have remembered the token meanwhile.
+    this.#sessions.delete(token);
+    if (!revoked) throw new AppError('token_not_found', 'token not found or already revoked');
   }
 
   async revokeTokenById(userId: string, tokenId: string): Promise<void> {
-    if (!(await this.#storage.revokeTokenById(userId, tokenId, this.#now()))) {
+    // Only hashes are stored, so which remembered token this is can't be told: forget them all.
+    this.#sessions.clear();
+    const revoked = await this.#storage.revokeTokenById(userId, tokenId, this.#now());
+    this.#sessions.clear();
+    if (!revoked) {
       throw new AppError(
         'token_not_found',
         `token ${tokenId} of user ${userId} not found or already revoked`,
@@ -58,7 +75,24 @@ export class IdentityService {
 
   /** The user a bearer token belongs to, or undefined for a missing, unknown or revoked token. */
   async authenticate(token: string): Promise<string | undefined> {
-    return this.#storage.findTokenUser(hashToken(token));
+    const remembered = this.rememberedUser(token);
+    if (remembered) return remembered;
+    const now = performance.now();
+    const userId = await this.#storage.findTokenUser(hashToken(token));
+    this.#sessions.delete(token);
+    if (userId === undefined) return undefined;
+    if (this.#sessions.size >= MAX_SESSIONS) {
+      const oldest = this.#sessions.keys().next();
+      if (!oldest.done) this.#sessions.delete(oldest.value);
+    }
+    this.#sessions.set(token, { userId, until: now + SESSION_TTL_MS });
+    return userId;
+  }
+
+  /** The user of a token authenticated within SESSION_TTL_MS, without asking storage. */
+  rememberedUser(token: string): string | undefined {
+    const session = this.#sessions.get(token);
+    return session && session.until > performance.now() ? session.userId : undefined;
   }
 
   isAdminToken(token: string): boolean {

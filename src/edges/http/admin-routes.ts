@@ -34,14 +34,15 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { trading, identity, clock, feed } = deps;
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const token = bearerToken(request);
     if (!token || !identity.isAdminToken(token)) {
-      return sendError(reply, 401, 'admin token required: send Authorization: Bearer <admin token>', {
+      sendError(reply, 401, 'admin token required: send Authorization: Bearer <admin token>', {
         error: 'unauthorized',
       });
+      return;
     }
-    return undefined;
+    done();
   });
 
   app.post(

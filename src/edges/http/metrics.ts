@@ -96,11 +96,12 @@ export class ServerMetrics implements TradingObserver {
   }
 
   install(app: FastifyInstance): void {
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       // Unmatched paths share one label, so junk URLs cannot blow up the series count.
       const route = request.routeOptions.url ?? 'unmatched';
       this.#requests.inc({ method: request.method, route, status: String(reply.statusCode) });
       this.#latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+      done();
     });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       reply.type(this.registry.contentType);
