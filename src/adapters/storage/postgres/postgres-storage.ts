@@ -1,0 +1,650 @@
+/**
+ * PostgreSQL storage through a `pg` connection pool.
+ *
+ * Durability: every write is a committed transaction, and `open` refuses a server or session where
+ * fsync or synchronous_commit is off (the pool asks for synchronous_commit=on unless the URL
+ * carries its own `options`), so a write has reached the disk before its promise resolves. `commit` writes one engine step in one
+ * transaction on one pooled connection, one multi-row statement per table; commits are applied
+ * one at a time, in call order, even when a caller submits the next before the previous resolves.
+ *
+ * Integers: ids, times, money (cents), prices (1e-8) and volumes (1e-6) are BIGINT and come back
+ * as JS numbers through this pool's own type parser, which throws rather than round a value
+ * beyond Number.MAX_SAFE_INTEGER.
+ *
+ * Migrations are the numbered SQL files of ./migrations, applied in order inside one transaction
+ * that holds a database-wide advisory lock, so processes starting together migrate exactly once.
+ * Each applied migration's checksum is recorded and checked at every start: an edited migration
+ * is refused rather than skipped.
+ *
+ * Ids: accounts are allocated inside the database under a table lock, so processes cannot
+ * collide. Order and deal ids are counted in memory from the highest stored ids read at open, so
+ * this adapter assumes a single writer process per database.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool, TypeOverrides } from 'pg';
+import type { PoolClient } from 'pg';
+import type { ChangeSet, Fill, LedgerEntry } from '../../../engine/engine.ts';
+import type {
+  Account,
+  AccountBook,
+  ConditionOverrides,
+  Deal,
+  Instrument,
+  Order,
+  Quote,
+} from '../../../engine/model.ts';
+import type { HistoryQuery, NewAccount, Page, Storage } from '../../../application/storage.ts';
+import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, SequentialIds, formatId, parseId } from '../../../engine/ids.ts';
+import { changedMigrationError, readMigrations, type Migration } from '../migrations.ts';
+import { GroupCommit } from '../group-commit.ts';
+import {
+  BUCKET_SIZE,
+  bucketSummarySql,
+  historyFilterSql,
+  locatePage,
+  type HistoryKind,
+} from '../history-pages.ts';
+import {
+  accountFromRow,
+  dealFromRow,
+  dealRow,
+  fillFromRow,
+  fillRow,
+  instrumentFromRow,
+  instrumentRow,
+  ledgerFromRow,
+  ledgerRow,
+  orderFromRow,
+  orderRow,
+  overridesFromRow,
+  overridesRow,
+  quoteFromRow,
+  quoteRow,
+  type Row,
+} from '../rows.ts';
+
+export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+export interface PostgresOpenOptions {
+  /** Where the numbered migrations live; tests point it at a copy to prove edits are refused. */
+  migrationsDir?: string;
+}
+
+/** The advisory lock key that serialises migrations of one database ("STMIGR01" in ASCII). */
+const MIGRATION_LOCK = 0x53544d4947523031n;
+const BIGINT_OID = 20;
+
+/** Column lists and their PostgreSQL types, in the order the multi-row statements bind them. */
+const ORDER_COLUMNS = {
+  id: 'bigint',
+  account_id: 'bigint',
+  ticker: 'text',
+  side: 'text',
+  type: 'text',
+  volume: 'bigint',
+  price: 'bigint',
+  filled_price: 'bigint',
+  expiration: 'bigint',
+  stop_loss: 'bigint',
+  take_profit: 'bigint',
+  status: 'text',
+  comment: 'text',
+  create_time: 'bigint',
+  last_modified: 'bigint',
+  deals: 'text',
+  target_deal_id: 'bigint',
+} as const;
+const DEAL_COLUMNS = {
+  id: 'bigint',
+  account_id: 'bigint',
+  ticker: 'text',
+  side: 'text',
+  volume: 'bigint',
+  open_price: 'bigint',
+  open_time: 'bigint',
+  stop_loss: 'bigint',
+  take_profit: 'bigint',
+  status: 'text',
+  close_price: 'bigint',
+  close_time: 'bigint',
+  profit: 'bigint',
+  last_modified: 'bigint',
+} as const;
+const ACCOUNT_COLUMNS = { id: 'bigint', name: 'text', status: 'text', balance: 'bigint' } as const;
+const LEDGER_COLUMNS = {
+  account_id: 'bigint',
+  amount: 'bigint',
+  balance_after: 'bigint',
+  comment: 'text',
+  time: 'bigint',
+} as const;
+const FILL_COLUMNS = {
+  order_id: 'bigint',
+  account_id: 'bigint',
+  ticker: 'text',
+  side: 'text',
+  order_type: 'text',
+  volume: 'bigint',
+  price: 'bigint',
+  time: 'bigint',
+  quote_time: 'bigint',
+  bid: 'bigint',
+  ask: 'bigint',
+  rule: 'text',
+  deal_ids: 'text',
+} as const;
+const QUOTE_COLUMNS = {
+  ticker: 'text',
+  bid: 'bigint',
+  ask: 'bigint',
+  time: 'bigint',
+  last: 'bigint',
+  last_time: 'bigint',
+} as const;
+const INSTRUMENT_COLUMNS = [
+  'ticker',
+  'description',
+  'contract_size',
+  'units',
+  'min_volume',
+  'max_volume',
+  'volume_step',
+  'min_tick',
+  'leverage',
+  'trade_mode',
+  'quote_currency',
+  'calendar',
+  'volatility',
+  'spread_ticks',
+  'reference_price',
+] as const;
+const OVERRIDE_COLUMNS = [
+  'account_id',
+  'ticker',
+  'min_volume',
+  'max_volume',
+  'volume_step',
+  'min_tick',
+  'leverage',
+  'trade_mode',
+] as const;
+
+type Columns = Readonly<Record<string, 'bigint' | 'text'>>;
+
+/** `SELECT … FROM unnest($1::bigint[], …) WITH ORDINALITY … ORDER BY ordinality`: rows in array order. */
+function unnestRows(columns: Columns): string {
+  const names = Object.keys(columns);
+  const arrays = Object.values(columns).map((type, index) => `$${index + 1}::${type}[]`);
+  return `SELECT ${names.map((name) => `u.${name}`).join(', ')}
+    FROM unnest(${arrays.join(', ')}) WITH ORDINALITY AS u(${names.join(', ')}, ordinality)
+    ORDER BY u.ordinality`;
+}
+
+function upsertSql(table: string, columns: Columns, key: string, keep: readonly string[]): string {
+  const names = Object.keys(columns);
+  const updates = names.filter((name) => name !== key && !keep.includes(name));
+  return `INSERT INTO ${table} (${names.join(', ')}) ${unnestRows(columns)}
+    ON CONFLICT (${key}) DO UPDATE SET ${updates.map((name) => `${name} = EXCLUDED.${name}`).join(', ')}`;
+}
+
+/** Named, so each pooled connection parses a statement once. */
+const STATEMENTS = {
+  // On conflict, the columns the SQLite adapter leaves alone stay as first written.
+  upsertOrders: {
+    name: 'stockstrader-upsert-orders',
+    text: upsertSql('orders', ORDER_COLUMNS, 'id', [
+      'account_id',
+      'ticker',
+      'side',
+      'type',
+      'create_time',
+      'target_deal_id',
+    ]),
+  },
+  upsertDeals: {
+    name: 'stockstrader-upsert-deals',
+    text: upsertSql('deals', DEAL_COLUMNS, 'id', ['account_id', 'ticker', 'side', 'open_time']),
+  },
+  updateAccounts: {
+    name: 'stockstrader-update-accounts',
+    text: `UPDATE accounts SET name = u.name, status = u.status, balance = u.balance, version = accounts.version + 1
+      FROM (${unnestRows(ACCOUNT_COLUMNS)}) AS u WHERE accounts.id = u.id`,
+  },
+  insertLedger: {
+    name: 'stockstrader-insert-ledger',
+    text: `INSERT INTO ledger (${Object.keys(LEDGER_COLUMNS).join(', ')}) ${unnestRows(LEDGER_COLUMNS)}`,
+  },
+  insertFills: {
+    name: 'stockstrader-insert-fills',
+    text: `INSERT INTO fills (${Object.keys(FILL_COLUMNS).join(', ')}) ${unnestRows(FILL_COLUMNS)}`,
+  },
+  upsertQuotes: {
+    name: 'stockstrader-upsert-quotes',
+    text: upsertSql('quotes', QUOTE_COLUMNS, 'ticker', []),
+  },
+  findToken: {
+    name: 'stockstrader-find-token',
+    text: 'SELECT user_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL',
+  },
+} as const;
+
+export class PostgresStorage implements Storage {
+  readonly dialect = 'postgres' as const;
+  readonly ids: SequentialIds;
+  readonly #pool: Pool;
+  #closed = false;
+  /** The last commit submitted; the next one starts after it has settled (see `commit`). */
+  readonly #commits = new GroupCommit<{ changes: ChangeSet; quotes: readonly Quote[] }>((batch) =>
+    this.#commitNow(
+      batch.flatMap((item) => [item.changes]),
+      batch.flatMap((item) => item.quotes),
+    ),
+  );
+
+  /** Connects, checks durability settings and migrates. Throws with a clear message. */
+  static async open(url: string, options: PostgresOpenOptions = {}): Promise<PostgresStorage> {
+    const types = new TypeOverrides();
+    types.setTypeParser(BIGINT_OID, parseSafeInteger);
+    const pool = new Pool({ connectionString: url, types, options: '-c synchronous_commit=on' });
+    // An idle pooled connection that breaks (a server restart) is discarded by the pool; the
+    // next query opens a new one or fails itself. Without a listener the error would crash us.
+    pool.on('error', () => undefined);
+    try {
+      await checkDurability(pool);
+      await migrate(pool, readMigrations(options.migrationsDir ?? MIGRATIONS_DIR));
+      const { rows } = await pool.query<{ order_id: number; deal_id: number }>(
+        `SELECT (SELECT COALESCE(MAX(id), 0) FROM orders) AS order_id,
+                (SELECT COALESCE(MAX(id), 0) FROM deals) AS deal_id`,
+      );
+      const last = rows[0] ?? { order_id: 0, deal_id: 0 };
+      return new PostgresStorage(pool, new SequentialIds(last.order_id, last.deal_id));
+    } catch (error) {
+      // A refused or failed open must not leave connections behind it.
+      await pool.end();
+      throw error;
+    }
+  }
+
+  private constructor(pool: Pool, ids: SequentialIds) {
+    this.#pool = pool;
+    this.ids = ids;
+  }
+
+  async loadInstruments(): Promise<Instrument[]> {
+    const { rows } = await this.#pool.query<Row>('SELECT * FROM instruments ORDER BY ticker');
+    return rows.map(instrumentFromRow);
+  }
+
+  async loadBooks(): Promise<AccountBook[]> {
+    // One snapshot for all four reads, so a concurrent commit cannot split a book.
+    return this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+      const books = new Map<string, AccountBook>();
+      for (const row of (await client.query<Row>('SELECT * FROM accounts ORDER BY id')).rows) {
+        const account = accountFromRow(row);
+        books.set(account.id, {
+          account,
+          orders: new Map(),
+          deals: new Map(),
+          overrides: new Map(),
+          version: Number(row.version),
+        });
+      }
+      const active = await client.query<Row>(
+        `SELECT * FROM orders WHERE status IN ('active', 'in_execution') ORDER BY id`,
+      );
+      for (const row of active.rows) {
+        const order = orderFromRow(row);
+        books.get(order.accountId)?.orders.set(order.id, order);
+      }
+      const open = await client.query<Row>(`SELECT * FROM deals WHERE status <> 'closed' ORDER BY id`);
+      for (const row of open.rows) {
+        const deal = dealFromRow(row);
+        books.get(deal.accountId)?.deals.set(deal.id, deal);
+      }
+      const overrides = await client.query<Row>(
+        'SELECT * FROM instrument_overrides ORDER BY account_id, ticker',
+      );
+      for (const row of overrides.rows) {
+        books
+          .get(formatId(Number(row.account_id), ACCOUNT_ID_WIDTH))
+          ?.overrides.set(String(row.ticker), overridesFromRow(row));
+      }
+      return [...books.values()];
+    });
+  }
+
+  async loadQuotes(): Promise<Quote[]> {
+    const { rows } = await this.#pool.query<Row>('SELECT * FROM quotes ORDER BY ticker');
+    return rows.map(quoteFromRow);
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const { rows } = await this.#pool.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [
+      key,
+    ]);
+    return rows[0]?.value;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.#pool.query(
+      'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
+      [key, value],
+    );
+  }
+
+  /**
+   * Group-committed in call order (see group-commit.ts): the steps submitted while a transaction
+   * is in flight share the next one, so one flush serves them all. (On separate pooled
+   * connections a later step could otherwise commit first.) A failed step rejects only its own
+   * promise.
+   */
+  commit(changes: ChangeSet, quotes: readonly Quote[] = []): Promise<void> {
+    return this.#commits.submit({ changes, quotes });
+  }
+
+  async #commitNow(steps: readonly ChangeSet[], quotes: readonly Quote[]): Promise<void> {
+    // A multi-row upsert may touch each key once, so a key given twice keeps its last version,
+    // which is what writing the steps one after another would have left.
+    const orders = lastByKey(
+      steps.flatMap((step) => step.orders),
+      (order) => order.id,
+    ).map(orderRow);
+    const deals = lastByKey(
+      steps.flatMap((step) => step.deals),
+      (deal) => deal.id,
+    ).map(dealRow);
+    const changes = {
+      accounts: steps.flatMap((step) => step.accounts),
+      ledger: steps.flatMap((step) => step.ledger),
+      fills: steps.flatMap((step) => step.fills),
+    };
+    const accounts = lastByKey(changes.accounts, (account) => account.id).map((account) => ({
+      id: Number(account.id),
+      name: account.name,
+      status: account.status,
+      balance: account.balance,
+    }));
+    const ledger = changes.ledger.map(ledgerRow);
+    const fills = changes.fills.map(fillRow);
+    const latestQuotes = lastByKey(quotes, (quote) => quote.ticker).map(quoteRow);
+    await this.#transaction('BEGIN', async (client) => {
+      const write = async (statement: { name: string; text: string }, columns: Columns, rows: Row[]) => {
+        if (rows.length > 0) await client.query({ ...statement, values: columnArrays(columns, rows) });
+      };
+      await write(STATEMENTS.upsertOrders, ORDER_COLUMNS, orders);
+      await write(STATEMENTS.upsertDeals, DEAL_COLUMNS, deals);
+      await write(STATEMENTS.updateAccounts, ACCOUNT_COLUMNS, accounts);
+      await write(STATEMENTS.insertLedger, LEDGER_COLUMNS, ledger);
+      await write(STATEMENTS.insertFills, FILL_COLUMNS, fills);
+      await write(STATEMENTS.upsertQuotes, QUOTE_COLUMNS, latestQuotes);
+    });
+  }
+
+  async createUser(name: string, now: number): Promise<string> {
+    const { rows } = await this.#pool.query<{ id: number }>(
+      'INSERT INTO users (name, created_at) VALUES ($1, $2) RETURNING id',
+      [name, now],
+    );
+    return String(rows[0]?.id);
+  }
+
+  async userExists(userId: string): Promise<boolean> {
+    const id = parseId(userId);
+    if (id === undefined) return false;
+    const { rowCount } = await this.#pool.query('SELECT 1 FROM users WHERE id = $1', [id]);
+    return rowCount === 1;
+  }
+
+  async createToken(userId: string, tokenHash: string, now: number): Promise<string> {
+    const { rows } = await this.#pool.query<{ id: number }>(
+      'INSERT INTO tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id',
+      [requireId(userId, 'user'), tokenHash, now],
+    );
+    return String(rows[0]?.id);
+  }
+
+  async revokeToken(tokenHash: string, now: number): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(
+      'UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL',
+      [now, tokenHash],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async revokeTokenById(userId: string, tokenId: string, now: number): Promise<boolean> {
+    const user = parseId(userId);
+    const token = parseId(tokenId);
+    if (user === undefined || token === undefined) return false;
+    const { rowCount } = await this.#pool.query(
+      'UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL',
+      [now, token, user],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async findTokenUser(tokenHash: string): Promise<string | undefined> {
+    const { rows } = await this.#pool.query<{ user_id: number }>({
+      ...STATEMENTS.findToken,
+      values: [tokenHash],
+    });
+    return rows[0] === undefined ? undefined : String(rows[0].user_id);
+  }
+
+  async createAccount(account: NewAccount, now: number): Promise<Account> {
+    return this.#transaction('BEGIN', async (client) => {
+      // EXCLUSIVE blocks other writers of accounts (readers go on) until commit, so two
+      // processes cannot both read the same MAX(id).
+      await client.query('LOCK TABLE accounts IN EXCLUSIVE MODE');
+      const { rows } = await client.query<{ id: number | null }>('SELECT MAX(id) AS id FROM accounts');
+      const max = rows[0]?.id ?? null;
+      const id = max === null ? FIRST_ACCOUNT_ID : max + 1;
+      await client.query(
+        `INSERT INTO accounts (id, user_id, name, type, system, currency, status, balance, version, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'enabled', $7, 0, $8)`,
+        [
+          id,
+          requireId(account.userId, 'user'),
+          account.name,
+          account.type,
+          account.system,
+          account.currency,
+          account.balance,
+          now,
+        ],
+      );
+      const created: Account = { ...account, id: formatId(id, ACCOUNT_ID_WIDTH), status: 'enabled' };
+      if (account.balance !== 0) {
+        const opening = ledgerRow({
+          accountId: created.id,
+          amount: account.balance,
+          balanceAfter: account.balance,
+          comment: 'initial deposit',
+          time: now,
+        });
+        await client.query({ ...STATEMENTS.insertLedger, values: columnArrays(LEDGER_COLUMNS, [opening]) });
+      }
+      return created;
+    });
+  }
+
+  async putInstrument(instrument: Instrument): Promise<void> {
+    const row = instrumentRow(instrument);
+    await this.#pool.query(
+      `INSERT INTO instruments (${INSTRUMENT_COLUMNS.join(', ')})
+       VALUES (${INSTRUMENT_COLUMNS.map((_, index) => `$${index + 1}`).join(', ')})
+       ON CONFLICT (ticker) DO UPDATE SET ${INSTRUMENT_COLUMNS.slice(1)
+         .map((name) => `${name} = EXCLUDED.${name}`)
+         .join(', ')}`,
+      INSTRUMENT_COLUMNS.map((name) => row[name]),
+    );
+  }
+
+  async putOverrides(accountId: string, ticker: string, overrides: ConditionOverrides): Promise<void> {
+    const row = overridesRow(accountId, ticker, overrides);
+    await this.#pool.query(
+      `INSERT INTO instrument_overrides (${OVERRIDE_COLUMNS.join(', ')})
+       VALUES (${OVERRIDE_COLUMNS.map((_, index) => `$${index + 1}`).join(', ')})
+       ON CONFLICT (account_id, ticker) DO UPDATE SET ${OVERRIDE_COLUMNS.slice(2)
+         .map((name) => `${name} = EXCLUDED.${name}`)
+         .join(', ')}`,
+      OVERRIDE_COLUMNS.map((name) => row[name]),
+    );
+  }
+
+  async listOrders(accountId: string, query: HistoryQuery): Promise<Order[]> {
+    return (await this.#history('order', accountId, query)).map(orderFromRow);
+  }
+
+  async listDeals(accountId: string, query: HistoryQuery): Promise<Deal[]> {
+    return (await this.#history('deal', accountId, query)).map(dealFromRow);
+  }
+
+  /** One page of history, located through the bucket counts (see history-pages.ts). */
+  async #history(kind: HistoryKind, accountId: string, query: HistoryQuery): Promise<Row[]> {
+    if (query.limit <= 0) return [];
+    const account = requireId(accountId, 'account');
+    const table = kind === 'order' ? 'orders' : 'deals';
+    const placeholder = (index: number): string => `$${index}`;
+    const summary = bucketSummarySql(kind, account, query, placeholder);
+    const { rows } = await this.#pool.query<{ bucket: number; known: number; cut: number }>(
+      summary.text,
+      summary.params,
+    );
+    const buckets = rows.map((row) => ({
+      bucket: Number(row.bucket),
+      known: Number(row.known),
+      cut: Number(row.cut) === 1,
+    }));
+    // Parameters 1–3 are the account and the id range; the filter's follow, then limit and offset.
+    const filter = historyFilterSql(kind, query, placeholder, 4);
+    const where = `account_id = $1 AND id >= $2 AND id < $3 ${filter.text}`;
+    const location = await locatePage(buckets, query.skip, async (bucket) => {
+      const counted = await this.#pool.query<{ n: number }>(
+        `SELECT COUNT(*)::bigint AS n FROM ${table} WHERE ${where}`,
+        [account, bucket * BUCKET_SIZE, (bucket + 1) * BUCKET_SIZE, ...filter.params],
+      );
+      return Number(counted.rows[0]?.n ?? 0);
+    });
+    if (!location) return [];
+    const last = 4 + filter.params.length;
+    const page = await this.#pool.query<Row>(
+      `SELECT * FROM ${table} WHERE ${where} ORDER BY id LIMIT $${last} OFFSET $${last + 1}`,
+      [account, location.fromId, location.toId, ...filter.params, query.limit, location.offset],
+    );
+    return page.rows;
+  }
+
+  async listFills(accountId: string, page: Page): Promise<Fill[]> {
+    const { rows } = await this.#pool.query<Row>(
+      'SELECT * FROM fills WHERE account_id = $1 ORDER BY id LIMIT $2 OFFSET $3',
+      [requireId(accountId, 'account'), page.limit, page.skip],
+    );
+    return rows.map(fillFromRow);
+  }
+
+  async listLedger(accountId: string, page: Page): Promise<LedgerEntry[]> {
+    const { rows } = await this.#pool.query<Row>(
+      'SELECT * FROM ledger WHERE account_id = $1 ORDER BY id LIMIT $2 OFFSET $3',
+      [requireId(accountId, 'account'), page.limit, page.skip],
+    );
+    return rows.map(ledgerFromRow);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#commits.idle();
+    await this.#pool.end();
+  }
+
+  /** Runs `work` between `begin` and COMMIT on one pooled connection; rolls back if it throws. */
+  async #transaction<T>(begin: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(await this.#pool.connect(), begin, work);
+  }
+}
+
+async function inTransaction<T>(
+  client: PoolClient,
+  begin: string,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  try {
+    await client.query(begin);
+    const result = await work(client);
+    await client.query('COMMIT');
+    client.release();
+    return result;
+  } catch (error) {
+    // A connection whose rollback failed is in an unknown state: destroy it rather than reuse it.
+    const broken = await client.query('ROLLBACK').then(
+      () => undefined,
+      (rollbackError: unknown) => rollbackError,
+    );
+    client.release(broken instanceof Error ? broken : undefined);
+    throw error;
+  }
+}
+
+function parseSafeInteger(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) {
+    throw new Error(`BIGINT value ${text} is beyond Number.MAX_SAFE_INTEGER and cannot be read exactly`);
+  }
+  return value;
+}
+
+async function checkDurability(pool: Pool): Promise<void> {
+  const { rows } = await pool.query<{ fsync: string; synchronous_commit: string }>(
+    `SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS synchronous_commit`,
+  );
+  const settings = rows[0];
+  if (settings?.fsync !== 'on' || settings.synchronous_commit === 'off') {
+    throw new Error(
+      `PostgreSQL must run with fsync=on and synchronous_commit on so that a committed change survives a crash; ` +
+        `this connection has fsync=${settings?.fsync} and synchronous_commit=${settings?.synchronous_commit}`,
+    );
+  }
+}
+
+async function migrate(pool: Pool, migrations: readonly Migration[]): Promise<void> {
+  await inTransaction(await pool.connect(), 'BEGIN', async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations
+         (number INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
+    );
+    const { rows } = await client.query<{ number: number; checksum: string }>(
+      'SELECT number, checksum FROM schema_migrations',
+    );
+    const applied = new Map(rows.map((row) => [row.number, row.checksum]));
+    for (const migration of migrations) {
+      const checksum = applied.get(migration.number);
+      if (checksum !== undefined) {
+        if (checksum !== migration.checksum) throw changedMigrationError(migration);
+        continue;
+      }
+      await client.query(migration.sql);
+      await client.query(
+        'INSERT INTO schema_migrations (number, name, checksum, applied_at) VALUES ($1, $2, $3, $4)',
+        [migration.number, migration.name, migration.checksum, Math.floor(Date.now() / 1000)],
+      );
+    }
+  });
+}
+
+/** Rows to one array per column, in the order of `columns`, for the unnest statements. */
+function columnArrays(columns: Columns, rows: readonly Row[]): unknown[][] {
+  return Object.keys(columns).map((name) => rows.map((row) => row[name]));
+}
+
+function lastByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return [...new Map(items.map((item) => [key(item), item])).values()];
+}
+
+/** An id the caller guarantees (an account it holds, a user it created); a malformed one is a bug. */
+function requireId(text: string, kind: string): number {
+  const id = parseId(text);
+  if (id === undefined) throw new Error(`${kind} id ${JSON.stringify(text)} is not a stored id`);
+  return id;
+}
