@@ -15,6 +15,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runEngineTicksBench } from './engine-ticks.bench.ts';
 import { runTriggerIndexBench } from './trigger-index.bench.ts';
+import { runHttpBench } from './http/http.bench.ts';
+import { runGrowthBench } from './growth.bench.ts';
 
 export interface BenchmarkOptions {
   quick: boolean;
@@ -22,12 +24,17 @@ export interface BenchmarkOptions {
 
 export type Figures = Record<string, number>;
 
+export interface Target {
+  min?: number;
+  max?: number;
+}
+
 export interface Benchmark {
   name: string;
   description: string;
   run(options: BenchmarkOptions): Figures | Promise<Figures>;
-  /** Floors per figure: the table flags a figure below its floor. */
-  targets?: Record<string, number>;
+  /** Floors (`min`) and ceilings (`max`) per figure: the table flags a figure that misses one. */
+  targets?: Record<string, Target>;
 }
 
 export const BENCHMARKS: readonly Benchmark[] = [
@@ -40,7 +47,31 @@ export const BENCHMARKS: readonly Benchmark[] = [
     name: 'engine-ticks',
     description: 'Engine.onQuote over 1,000 accounts: quiet ticks, fills, margin sweep',
     run: (options) => runEngineTicksBench({ ...options, print: false }),
-    targets: { ticks_per_s_0: 1e6, ticks_per_s_10k: 1e6, ticks_per_s_100k: 1e6 },
+    targets: { ticks_per_s_0: { min: 1e6 }, ticks_per_s_10k: { min: 1e6 }, ticks_per_s_100k: { min: 1e6 } },
+  },
+  {
+    name: 'http',
+    description: 'HTTP load from a separate autocannon process, ours vs a bare Fastify baseline',
+    run: (options) => runHttpBench(options),
+    targets: {
+      get_quote_vs_baseline: { min: 0.7 },
+      get_account_vs_baseline: { min: 0.7 },
+      get_orders_100_vs_baseline: { min: 0.7 },
+      market_order_vs_baseline: { min: 0.4 },
+      market_order_req_per_s: { min: 3_000 },
+      market_order_paced_1000_p99_ms: { max: 10 },
+    },
+  },
+  {
+    name: 'growth',
+    description: 'history paging, startup and RSS as the database grows to 1M orders / 100k deals',
+    run: (options) => runGrowthBench(options),
+    targets: {
+      orders_p50_ms_1m: { max: 5 },
+      deals_p50_ms_1m: { max: 5 },
+      startup_ms_1m: { max: 3_000 },
+      rss_mib_1m: { max: 500 },
+    },
   },
 ];
 
@@ -52,8 +83,10 @@ function formatFigure(name: string, value: number): string {
     if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k/s`;
     return `${value.toFixed(1)} /s`;
   }
-  if (name.startsWith('flatness') || name.startsWith('speedup')) return `${value.toFixed(2)}×`;
-  if (name.endsWith('_ms')) return `${value.toFixed(2)} ms`;
+  if (name.startsWith('flatness') || name.startsWith('speedup') || name.endsWith('_vs_baseline'))
+    return `${value.toFixed(2)}×`;
+  if (name.endsWith('_ms') || name.includes('_ms_')) return `${value.toFixed(2)} ms`;
+  if (name.startsWith('rss_mib')) return `${value.toFixed(0)} MiB`;
   return String(Number(value.toPrecision(6)));
 }
 
@@ -90,7 +123,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const selected = BENCHMARKS.filter((benchmark) => names.length === 0 || names.includes(benchmark.name));
   const results: Record<string, { description: string; seconds: number; figures: Figures }> = {};
   const rows: Row[] = [];
-  let belowTarget = 0;
+  let missed = 0;
   for (const benchmark of selected) {
     console.log(`running ${benchmark.name}${options.quick ? ' (quick)' : ''}…`);
     const start = process.hrtime.bigint();
@@ -98,12 +131,17 @@ async function main(argv: readonly string[]): Promise<void> {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     results[benchmark.name] = { description: benchmark.description, seconds, figures };
     for (const [figure, value] of Object.entries(figures)) {
-      const floor = benchmark.targets?.[figure];
+      const bounds = benchmark.targets?.[figure];
       let target = '';
-      if (floor !== undefined) {
-        const met = value >= floor;
-        if (!met) belowTarget += 1;
-        target = `${met ? 'ok' : 'BELOW'} ≥ ${formatFigure(figure, floor)}`;
+      if (bounds?.min !== undefined) {
+        const met = value >= bounds.min;
+        if (!met) missed += 1;
+        target = `${met ? 'ok' : 'MISSED'} ≥ ${formatFigure(figure, bounds.min)}`;
+      }
+      if (bounds?.max !== undefined) {
+        const met = value <= bounds.max;
+        if (!met) missed += 1;
+        target = `${met ? 'ok' : 'MISSED'} ≤ ${formatFigure(figure, bounds.max)}`;
       }
       rows.push([benchmark.name, figure, formatFigure(figure, value), target]);
     }
@@ -125,7 +163,7 @@ async function main(argv: readonly string[]): Promise<void> {
       2,
     ) + '\n',
   );
-  console.log(`\nwrote ${RESULTS_FILE}${belowTarget > 0 ? `; ${belowTarget} figure(s) below target` : ''}`);
+  console.log(`\nwrote ${RESULTS_FILE}${missed > 0 ? `; ${missed} figure(s) missed their target` : ''}`);
 }
 
 await main(process.argv.slice(2));
