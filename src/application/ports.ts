@@ -17,7 +17,7 @@ export function nowSeconds(clock: Clock): number {
 /** Where a feed delivers quotes. Resolves once the quotes' consequences (fills) are durable. */
 export type QuoteSink = (quotes: readonly Quote[]) => Promise<void>;
 
-export type FeedState = 'running' | 'paused' | 'finished' | 'stopped' | 'failed';
+export type FeedState = 'running' | 'paused' | 'finished' | 'stopped' | 'failed' | 'standby';
 
 export interface FeedStatus {
   name: string;

@@ -46,6 +46,11 @@ export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
   /** Order and deal ids, increasing, never repeated. */
   readonly ids: IdSource;
+  /**
+   * Present when several server processes may share the database (PostgreSQL): then every change
+   * goes through `shared.commitAccount`, and `ids` only hands out ids reserved beforehand.
+   */
+  readonly shared?: SharedStorage;
 
   loadInstruments(): Promise<Instrument[]>;
   loadBooks(): Promise<AccountBook[]>;
@@ -82,3 +87,58 @@ export interface Storage {
 }
 
 export const CURRENT_ORDER_STATUSES: readonly OrderStatus[] = ['active', 'in_execution'];
+
+/** A change another process made, as announced to the others. */
+export type ClusterChange =
+  /** An account's state moved to `version`. */
+  | { type: 'account'; accountId: string; version: number }
+  /** An account was created, or its per-instrument overrides changed: load it again. */
+  | { type: 'account_settings'; accountId: string }
+  /** An instrument was added or edited. */
+  | { type: 'instrument'; ticker: string };
+
+export interface ClusterListener {
+  /** Quotes another process applied (its triggers have fired there). */
+  quotes(quotes: Quote[]): void;
+  change(change: ClusterChange): void;
+  /** Notifications may have been missed (the listening connection was re-established). */
+  resync(): void;
+}
+
+export interface FeedContender {
+  /** This process now runs the feed. */
+  acquired(): void;
+  /** This process must stop running the feed (its lock's connection broke). */
+  lost(): void;
+}
+
+/**
+ * What several processes sharing one database need beyond `Storage` (see docs/operations.md).
+ * Correctness comes from the database: each account carries a version, and a step is written
+ * only if the account is still at the version the step was computed from.
+ */
+export interface SharedStorage {
+  /** Makes at least this many order and deal ids available to `Storage.ids` synchronously. */
+  reserveIds(orders: number, deals: number): Promise<void>;
+  /**
+   * Writes one engine step's changes for one account if the account is still at
+   * `expectedVersion` in the database, moving it to expectedVersion + 1, and announces the change.
+   * Resolves false, having written nothing, when another process changed the account first.
+   */
+  commitAccount(accountId: string, expectedVersion: number, changes: ChangeSet): Promise<boolean>;
+  /** One account's book, read in one snapshot; undefined for an unknown account. */
+  loadBook(accountId: string): Promise<AccountBook | undefined>;
+  /** An account's current version; undefined for an unknown account. */
+  accountVersion(accountId: string): Promise<number | undefined>;
+  /** Every account's current version. */
+  accountVersions(): Promise<Map<string, number>>;
+  /** Stores the newest quotes and announces them to the other processes. */
+  publishQuotes(quotes: readonly Quote[]): Promise<void>;
+  publishChange(change: ClusterChange): Promise<void>;
+  /** Starts delivering the other processes' announcements. */
+  listen(listener: ClusterListener): Promise<void>;
+  /** Runs `work` while no other process runs work given here (e.g. first-start seeding). */
+  exclusively<T>(work: () => Promise<T>): Promise<T>;
+  /** Competes (until close) to be the one process that runs the feed. */
+  contendForFeed(contender: FeedContender): void;
+}

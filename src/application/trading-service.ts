@@ -43,9 +43,12 @@ import { TickHistory } from './tick-history.ts';
 import { nowSeconds, type Clock, type Logger, type TradingObserver } from './ports.ts';
 import {
   CURRENT_ORDER_STATUSES,
+  type ClusterChange,
+  type ClusterListener,
   type HistoryQuery,
   type NewAccount,
   type Page,
+  type SharedStorage,
   type Storage,
 } from './storage.ts';
 
@@ -92,6 +95,12 @@ export class TradingService {
   readonly #accountsByUser = new Map<string, string[]>();
   readonly #ticks = new TickHistory();
   #commits: Promise<void> = Promise.resolve();
+  /** Set when several processes share the database: changes then go through account versions. */
+  readonly #shared: SharedStorage | undefined;
+  /** Per account, the tail of its chain of tasks (commits, reloads, commands) in this process. */
+  readonly #accountTasks = new Map<string, Promise<void>>();
+  /** Per account, bumped whenever its book is reloaded: steps computed before are void. */
+  readonly #epochs = new Map<string, number>();
   /** Commits submitted and not yet settled. */
   #inFlight = 0;
   #broken: unknown = undefined;
@@ -103,6 +112,7 @@ export class TradingService {
     this.#logger = options.logger;
     this.#onFatal = options.onFatal;
     this.#observer = options.observer;
+    this.#shared = options.storage.shared;
   }
 
   /** Loads instruments, accounts with their open orders and deals, and the last quotes. */
@@ -298,6 +308,7 @@ export class TradingService {
       { event: 'account_created', accountId: created.id, userId: created.userId },
       'account created',
     );
+    await this.#shared?.publishChange({ type: 'account_settings', accountId: created.id });
     return created;
   }
 
@@ -330,6 +341,7 @@ export class TradingService {
     this.#ensureHealthy();
     await this.storage.putInstrument(instrument);
     this.engine.putInstrument(instrument);
+    await this.#shared?.publishChange({ type: 'instrument', ticker: instrument.ticker });
   }
 
   async putOverrides(accountId: string, ticker: string, overrides: ConditionOverrides): Promise<void> {
@@ -338,6 +350,7 @@ export class TradingService {
     this.#ensureHealthy();
     await this.storage.putOverrides(book.account.id, instrument.ticker, overrides);
     this.engine.setOverrides(book.account.id, instrument.ticker, overrides);
+    await this.#shared?.publishChange({ type: 'account_settings', accountId: book.account.id });
   }
 
   /**
@@ -346,9 +359,19 @@ export class TradingService {
    */
   async ingestQuotes(quotes: readonly Quote[]): Promise<void> {
     this.#ensureHealthy();
+    if (this.#shared) return this.#ingestShared(this.#shared, quotes);
     const now = this.now();
     const steps: ChangeSet[] = [];
-    const latest = new Map<string, Quote>();
+    const accepted = this.#acceptQuotes(quotes);
+    for (const quote of accepted) steps.push(this.engine.onQuote(quote, now));
+    steps.push(this.engine.sweepStopOuts(now));
+    // Only the newest quote per instrument needs to survive a restart.
+    await this.#persist(mergeChangeSets(steps), latestQuotes(accepted));
+  }
+
+  /** The quotes of known instruments with sane prices, recorded in the tick history. */
+  #acceptQuotes(quotes: readonly Quote[]): Quote[] {
+    const accepted: Quote[] = [];
     for (const quote of quotes) {
       if (!this.engine.instrument(quote.ticker)) continue;
       if (!(
@@ -364,19 +387,21 @@ export class TradingService {
         continue;
       }
       this.#ticks.record(quote);
-      latest.set(quote.ticker, quote);
-      steps.push(this.engine.onQuote(quote, now));
+      accepted.push(quote);
     }
-    this.#observer?.quotes(latest.size === 0 ? 0 : quotes.length);
-    steps.push(this.engine.sweepStopOuts(now));
-    // Only the newest quote per instrument needs to survive a restart.
-    await this.#persist(mergeChangeSets(steps), [...latest.values()]);
+    this.#observer?.quotes(accepted.length === 0 ? 0 : quotes.length);
+    return accepted;
   }
 
   /** Time-driven work: expirations and stop-out checks. Called by a timer and after clock moves. */
   async tick(): Promise<void> {
     this.#ensureHealthy();
     const now = this.now();
+    if (this.#shared) {
+      await this.#shared.reserveIds(this.engine.triggers.size + 64, 64);
+      await this.#commitSteps(this.#shared, [this.engine.expireOrders(now), this.engine.sweepStopOuts(now)]);
+      return;
+    }
     await this.#persist(mergeChangeSets([this.engine.expireOrders(now), this.engine.sweepStopOuts(now)]), []);
   }
 
@@ -394,6 +419,7 @@ export class TradingService {
 
   async #run(command: Command): Promise<Extract<CommandResult, { ok: true }>> {
     this.#ensureHealthy();
+    if (this.#shared) return this.#runShared(this.#shared, command);
     const result = this.engine.handle(command, this.now());
     await this.#persist(result.changes, []);
     if (!result.ok) throw AppError.from(result.rejection);
@@ -401,11 +427,7 @@ export class TradingService {
   }
 
   #persist(changes: ChangeSet, quotes: readonly Quote[]): Promise<void> {
-    if (changes.events.length > 0) this.#observer?.step(changes);
-    for (const event of changes.events) {
-      const level = event.type === 'margin_call' || event.type === 'stop_out' ? 'warn' : 'debug';
-      this.#logger[level]({ event: event.type, accountId: event.accountId, time: event.time }, event.message);
-    }
+    this.#report(changes);
     if (isEmptyChangeSet(changes) && quotes.length === 0) return this.#commits;
     // Storage applies commits in call order (grouping those of one event-loop turn), so each is
     // submitted at once; the chain below only tracks the newest for flush() and failure.
@@ -424,6 +446,212 @@ export class TradingService {
       this.#onFatal(error);
     });
     return commit;
+  }
+
+  // ---- Several processes on one database ----
+  //
+  // Each account's state carries a version. A step computed here is written only if the account
+  // is still at the version the step started from (SharedStorage.commitAccount); otherwise another
+  // process changed it first, so this process reloads the account and runs the command again, or
+  // for quote-driven steps re-examines the reloaded account's triggers. Whoever writes first wins,
+  // which is why a trigger fires exactly once however many processes see the quote. In this
+  // process, each account's tasks run one after another (#serially), in the order their steps
+  // were computed; a reload bumps the account's epoch, voiding steps computed before it.
+
+  /** Delivers the other processes' announcements: quotes to show, accounts to reload. */
+  clusterListener(): ClusterListener {
+    return {
+      quotes: (quotes) => {
+        // Their triggers fired in the process that applied them; here they only move prices.
+        for (const quote of this.#acceptQuotes(quotes)) this.engine.market.set(quote);
+      },
+      change: (change) => this.#onClusterChange(change),
+      resync: () => {
+        this.#resync().catch((error: unknown) => this.#logger.error({ err: error }, 'cluster resync failed'));
+      },
+    };
+  }
+
+  /**
+   * Makes sure this process shows the account as stored, with every step issued before it
+   * written: a client may write through one process and read through another.
+   */
+  refresh(accountId: string): Promise<void> | undefined {
+    const shared = this.#shared;
+    if (!shared) return undefined;
+    const id = parseId(accountId);
+    if (id === undefined) return undefined;
+    const normalised = formatId(id, ACCOUNT_ID_WIDTH);
+    return this.#serially(normalised, async () => {
+      const version = await shared.accountVersion(normalised);
+      if (version === undefined) return;
+      if (this.engine.book(normalised)?.version !== version) await this.#reload(shared, normalised);
+    });
+  }
+
+  #onClusterChange(change: ClusterChange): void {
+    const shared = this.#shared;
+    if (!shared) return;
+    const failed = (error: unknown): void =>
+      this.#logger.error({ err: error, change }, 'cluster change failed');
+    if (change.type === 'instrument') {
+      this.storage
+        .loadInstruments()
+        .then((instruments) => {
+          for (const instrument of instruments) this.engine.putInstrument(instrument);
+        })
+        .catch(failed);
+      return;
+    }
+    this.#serially(change.accountId, async () => {
+      const book = this.engine.book(change.accountId);
+      if (change.type === 'account' && book && book.version >= change.version) return;
+      await this.#reload(shared, change.accountId);
+    }).catch(failed);
+  }
+
+  /** After announcements may have been lost: reloads every account whose version moved. */
+  async #resync(): Promise<void> {
+    const shared = this.#shared;
+    if (!shared) return;
+    for (const instrument of await this.storage.loadInstruments()) this.engine.putInstrument(instrument);
+    const versions = await shared.accountVersions();
+    await Promise.all(
+      [...versions].map(([accountId, version]) =>
+        this.#serially(accountId, async () => {
+          if (this.engine.book(accountId)?.version !== version) await this.#reload(shared, accountId);
+        }),
+      ),
+    );
+  }
+
+  async #runShared(shared: SharedStorage, command: Command): Promise<Extract<CommandResult, { ok: true }>> {
+    return this.#serially(command.accountId, async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        await shared.reserveIds(8, 8);
+        const result = this.engine.handle(command, this.now());
+        const [part] = this.#partition(result.changes);
+        this.#report(result.changes);
+        if (!part || (await this.#write(shared, part))) {
+          if (!result.ok) throw AppError.from(result.rejection);
+          return result;
+        }
+        await this.#reload(shared, command.accountId);
+        if (attempt === MAX_ATTEMPTS) {
+          throw new AppError(
+            'not_ready',
+            'the account kept changing through other server processes: try again',
+          );
+        }
+      }
+    });
+  }
+
+  async #ingestShared(shared: SharedStorage, quotes: readonly Quote[]): Promise<void> {
+    const now = this.now();
+    const accepted = this.#acceptQuotes(quotes);
+    const size = this.engine.triggers.size + this.openDealCount();
+    await shared.reserveIds(size + 64, 2 * size + 64);
+    const steps = accepted.map((quote) => this.engine.onQuote(quote, now));
+    steps.push(this.engine.sweepStopOuts(now));
+    await this.#commitSteps(shared, steps);
+    // Announced once the fills they caused are written: the others only show the new prices.
+    await shared.publishQuotes(latestQuotes(accepted));
+  }
+
+  /** Writes engine steps account by account, each in its account's order of steps. */
+  async #commitSteps(shared: SharedStorage, steps: readonly ChangeSet[]): Promise<void> {
+    const parts = steps.flatMap((step) => {
+      this.#report(step);
+      return this.#partition(step);
+    });
+    await Promise.all(
+      parts.map((part) =>
+        this.#serially(part.accountId, async () => {
+          // A reload since the step was computed re-examined the account already: nothing to do.
+          if ((this.#epochs.get(part.accountId) ?? 0) !== part.epoch) return;
+          if (!(await this.#write(shared, part))) await this.#reload(shared, part.accountId);
+        }),
+      ),
+    );
+  }
+
+  /** Splits a step by account, noting the version each account had before it (taken at once). */
+  #partition(step: ChangeSet): AccountPart[] {
+    return step.accounts.map((account) => {
+      const mine = <T extends { accountId: string }>(items: readonly T[]): T[] =>
+        items.filter((item) => item.accountId === account.id);
+      const version = this.engine.book(account.id)?.version ?? 1;
+      return {
+        accountId: account.id,
+        expectedVersion: version - 1,
+        epoch: this.#epochs.get(account.id) ?? 0,
+        changes: {
+          orders: mine(step.orders),
+          deals: mine(step.deals),
+          accounts: [account],
+          ledger: mine(step.ledger),
+          fills: mine(step.fills),
+          events: mine(step.events),
+        },
+      };
+    });
+  }
+
+  /** True when written; false when the step is void (a reload came between) or lost the race. */
+  async #write(shared: SharedStorage, part: AccountPart): Promise<boolean> {
+    if ((this.#epochs.get(part.accountId) ?? 0) !== part.epoch) return false;
+    try {
+      return await shared.commitAccount(part.accountId, part.expectedVersion, part.changes);
+    } catch (error) {
+      this.#broken = error;
+      this.#logger.error({ event: 'commit_failed', err: error }, 'commit failed: stopping');
+      this.#onFatal(error);
+      throw error;
+    }
+  }
+
+  /** Replaces the account's book with the stored one, then fires what current quotes cross. */
+  async #reload(shared: SharedStorage, accountId: string): Promise<void> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+      this.#epochs.set(accountId, (this.#epochs.get(accountId) ?? 0) + 1);
+      const book = await shared.loadBook(accountId);
+      if (!book) return;
+      if (this.engine.book(accountId)) this.engine.replaceBook(book);
+      else this.#addBook(book);
+      await shared.reserveIds(
+        book.orders.size + book.deals.size + 8,
+        2 * (book.orders.size + book.deals.size) + 8,
+      );
+      const step = this.engine.recheckAccount(accountId, this.now());
+      const [part] = this.#partition(step);
+      this.#report(step);
+      if (!part || (await this.#write(shared, part))) return;
+    }
+  }
+
+  /** Runs `task` after every earlier task of the account in this process has settled. */
+  #serially<T>(accountId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#accountTasks.get(accountId) ?? Promise.resolve();
+    const run = previous.then(task);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#accountTasks.set(accountId, tail);
+    void tail.then(() => {
+      if (this.#accountTasks.get(accountId) === tail) this.#accountTasks.delete(accountId);
+    });
+    return run;
+  }
+
+  /** Logs a step's events and tells the observer (metrics). */
+  #report(changes: ChangeSet): void {
+    if (changes.events.length > 0) this.#observer?.step(changes);
+    for (const event of changes.events) {
+      const level = event.type === 'margin_call' || event.type === 'stop_out' ? 'warn' : 'debug';
+      this.#logger[level]({ event: event.type, accountId: event.accountId, time: event.time }, event.message);
+    }
   }
 
   /** False once a commit has failed: the server must stop. */
@@ -480,6 +708,24 @@ function historyQuery(query: ListQuery, current: readonly string[]): HistoryQuer
 }
 
 const LIVE_DEAL_STATUSES: readonly string[] = ['open', 'closing'];
+
+/** How often a step is retried after losing a race to another process before giving up. */
+const MAX_ATTEMPTS = 5;
+
+/** One account's share of an engine step, and the account version the step started from. */
+interface AccountPart {
+  accountId: string;
+  expectedVersion: number;
+  epoch: number;
+  changes: ChangeSet;
+}
+
+/** The newest quote per instrument: only it needs to survive a restart. */
+function latestQuotes(quotes: readonly Quote[]): Quote[] {
+  const latest = new Map<string, Quote>();
+  for (const quote of quotes) latest.set(quote.ticker, quote);
+  return [...latest.values()];
+}
 
 /** A query only for statuses the engine keeps in memory, with no time window. */
 function isLiveQuery(query: HistoryQuery, live: readonly string[]): boolean {

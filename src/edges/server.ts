@@ -12,6 +12,8 @@ import { ReplayFeed } from '../adapters/feeds/replay-feed.ts';
 import { SimulatorFeed } from '../adapters/feeds/simulator-feed.ts';
 import { UpstreamFeed } from '../adapters/feeds/upstream-feed.ts';
 import { SqliteStorage } from '../adapters/storage/sqlite/sqlite-storage.ts';
+import { PostgresStorage } from '../adapters/storage/postgres/postgres-storage.ts';
+import { Leadership } from './leadership.ts';
 import { seedCatalogue, seedDemo, type DemoCredentials } from '../application/bootstrap.ts';
 import { IdentityService, generateToken, hashToken } from '../application/identity-service.ts';
 import type { Feed } from '../application/ports.ts';
@@ -28,6 +30,8 @@ export interface ServerConfig {
   host: string;
   /** SQLite file path, or ':memory:'. */
   db: string;
+  /** PostgreSQL URL: when set, it is used instead of `db`, and several processes may share it. */
+  databaseUrl: string | undefined;
   feed: 'sim' | 'manual' | 'replay' | 'upstream';
   replay: ReplayConfig;
   upstream: UpstreamConfig;
@@ -70,6 +74,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   port: 8080,
   host: '127.0.0.1',
   db: 'data/stockstrader.db',
+  databaseUrl: undefined,
   feed: 'sim',
   replay: { files: [], speed: 1, onMalformed: 'fail' },
   upstream: { url: undefined, token: undefined, account: undefined, watch: [], requestsPerSecond: 2 },
@@ -114,12 +119,7 @@ export async function startServer(
   options: { logger?: Logger } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  let storage: SqliteStorage;
-  try {
-    storage = SqliteStorage.open(config.db);
-  } catch (error) {
-    throw new StartupError(`cannot open database ${config.db}: ${(error as Error).message}`);
-  }
+  const storage = await openStorage(config, logger);
   try {
     return await startOnStorage(config, storage, logger);
   } catch (error) {
@@ -128,9 +128,27 @@ export async function startServer(
   }
 }
 
+async function openStorage(config: ServerConfig, logger: Logger): Promise<Storage> {
+  if (config.databaseUrl !== undefined) {
+    try {
+      return await PostgresStorage.open(config.databaseUrl, {
+        onBackgroundError: (error) =>
+          logger.warn({ err: error }, 'database background connection failed; retrying'),
+      });
+    } catch (error) {
+      throw new StartupError(`cannot open PostgreSQL database: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return SqliteStorage.open(config.db);
+  } catch (error) {
+    throw new StartupError(`cannot open database ${config.db}: ${(error as Error).message}`);
+  }
+}
+
 async function startOnStorage(
   config: ServerConfig,
-  storage: SqliteStorage,
+  storage: Storage,
   logger: Logger,
 ): Promise<RunningServer> {
   const clock = new ControllableClock();
@@ -155,28 +173,42 @@ async function startOnStorage(
     observer: metrics,
   });
   ref.trading = trading;
-  await seedCatalogue(storage, DEFAULT_INSTRUMENTS);
-  await restoreClock(storage, clock, logger);
-  await trading.load();
-
-  const firstStart: FirstStart = { adminToken: undefined, demo: undefined, credentialsFile: undefined };
-  let adminHash =
-    config.adminToken === undefined
-      ? await storage.getSetting(ADMIN_HASH_SETTING)
-      : hashToken(config.adminToken);
-  if (adminHash === undefined) {
-    firstStart.adminToken = generateToken('admin');
-    adminHash = hashToken(firstStart.adminToken);
-    await storage.setSetting(ADMIN_HASH_SETTING, adminHash);
-  }
-  const identity = new IdentityService(storage, adminHash, () => trading.now());
-  if (config.seedDemo) firstStart.demo = await seedDemo(storage, identity, trading);
-  if (config.db !== ':memory:' && (firstStart.demo || firstStart.adminToken)) {
+  const bootstrap = async (): Promise<{ identity: IdentityService; firstStart: FirstStart }> => {
+    await seedCatalogue(storage, DEFAULT_INSTRUMENTS);
+    await restoreClock(storage, clock, logger);
+    await trading.load();
+    const firstStart: FirstStart = { adminToken: undefined, demo: undefined, credentialsFile: undefined };
+    let adminHash =
+      config.adminToken === undefined
+        ? await storage.getSetting(ADMIN_HASH_SETTING)
+        : hashToken(config.adminToken);
+    if (adminHash === undefined) {
+      firstStart.adminToken = generateToken('admin');
+      adminHash = hashToken(firstStart.adminToken);
+      await storage.setSetting(ADMIN_HASH_SETTING, adminHash);
+    }
+    const identity = new IdentityService(storage, adminHash, () => trading.now());
+    if (config.seedDemo) firstStart.demo = await seedDemo(storage, identity, trading);
+    return { identity, firstStart };
+  };
+  // Processes starting together on a shared database seed it once, one after another.
+  const { identity, firstStart } = storage.shared
+    ? await storage.shared.exclusively(bootstrap)
+    : await bootstrap();
+  if (
+    config.databaseUrl === undefined &&
+    config.db !== ':memory:' &&
+    (firstStart.demo || firstStart.adminToken)
+  ) {
     firstStart.credentialsFile = join(dirname(config.db), 'credentials.txt');
     writeFileSync(firstStart.credentialsFile, credentialsText(firstStart), { mode: 0o600 });
   }
 
-  const feed = createFeed(config, { engine, clock, logger });
+  const ownFeed = createFeed(config, { engine, clock, logger });
+  // With a shared database one process, the leader, runs the feed and the periodic tick; the
+  // others stand by and take over when the leader's database session ends.
+  const leader = new Leadership(ownFeed, trading, logger);
+  const feed = storage.shared ? leader.feed() : ownFeed;
   const app = await buildApp({
     trading,
     identity,
@@ -202,17 +234,17 @@ async function startOnStorage(
       throw new StartupError(`cannot listen on host ${config.host}`);
     throw error;
   }
-  feed?.start((quotes) => trading.ingestQuotes(quotes));
-  const timer = setInterval(() => {
-    trading.tick().catch((error: unknown) => logger.error({ err: error }, 'periodic tick failed'));
-  }, 1000);
-  timer.unref();
+  if (storage.shared) {
+    await storage.shared.listen(trading.clusterListener());
+    storage.shared.contendForFeed(leader);
+  } else {
+    leader.acquired();
+  }
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      clearInterval(timer);
-      await feed?.stop();
+      await leader.stop();
       await app.close();
       await trading.flush().catch(() => undefined);
       await storage.close();

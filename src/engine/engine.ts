@@ -281,6 +281,69 @@ export class Engine {
     }
   }
 
+  /**
+   * Replaces an account's state with a fresher copy, when another process sharing the database
+   * changed it: the old book's triggers, expirations and exposure go, the new book's come in, and
+   * the account is checked at the next stop-out sweep.
+   */
+  replaceBook(book: AccountBook): void {
+    const accountId = book.account.id;
+    const old = this.#books.get(accountId);
+    if (old) {
+      for (const order of old.orders.values()) {
+        this.triggers.remove(ORDER_KEY + order.id);
+        this.#expiring.delete(order.id);
+      }
+      for (const deal of old.deals.values()) {
+        this.triggers.remove(`stop_loss:${deal.id}`);
+        this.triggers.remove(`take_profit:${deal.id}`);
+      }
+      for (const accounts of this.#exposure.values()) accounts.delete(accountId);
+    }
+    this.loadBook(book);
+    if (book.deals.size > 0) this.#stopOutCandidates.add(accountId);
+  }
+
+  /**
+   * Fires the account's triggers that current quotes already cross. A replaced book may hold
+   * triggers that quotes seen before it arrived have crossed; nothing else re-examines them.
+   */
+  recheckAccount(accountId: string, now: number): ChangeSet {
+    const step = new Step(now);
+    const book = this.#books.get(accountId);
+    if (!book) return step.finish();
+    for (let round = 0; round < 100; round += 1) {
+      const crossed = this.#crossedTriggers(book);
+      if (crossed.length === 0) break;
+      const fillsBefore = step.fills.length;
+      for (const trigger of crossed) {
+        const quote = this.market.get(trigger.ticker);
+        if (!quote || !this.triggers.remove(trigger.key)) continue;
+        this.#fire(step, trigger, quote);
+      }
+      if (step.fills.length === fillsBefore) break;
+    }
+    return step.finish();
+  }
+
+  #crossedTriggers(book: AccountBook): Trigger[] {
+    const keys = [
+      ...[...book.orders.keys()].map((id) => ORDER_KEY + id),
+      ...[...book.deals.keys()].flatMap((id) => [`stop_loss:${id}`, `take_profit:${id}`]),
+    ];
+    const crossed: Trigger[] = [];
+    for (const key of keys.sort()) {
+      const trigger = this.triggers.get(key);
+      const quote = trigger && this.market.get(trigger.ticker);
+      if (!trigger || !quote) continue;
+      const watched = trigger.watch === 'bid' ? quote.bid : quote.ask;
+      if (trigger.direction === 'at_or_below' ? watched <= trigger.level : watched >= trigger.level) {
+        crossed.push(trigger);
+      }
+    }
+    return crossed;
+  }
+
   book(accountId: string): AccountBook | undefined {
     return this.#books.get(accountId);
   }

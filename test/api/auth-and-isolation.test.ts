@@ -33,10 +33,7 @@ describe('auth and isolation', () => {
 
   it('stores tokens only as hashes', async () => {
     const alice = await t.newAccount();
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(t.dbPath, { readonly: true });
-    const rows = db.prepare('SELECT token_hash FROM tokens').all() as { token_hash: string }[];
-    db.close();
+    const rows = await t.query<{ token_hash: string }>('SELECT token_hash FROM tokens');
     assert.ok(rows.length > 0);
     assert.ok(rows.every((row) => /^[0-9a-f]{64}$/.test(row.token_hash)));
     assert.ok(rows.every((row) => row.token_hash !== alice.token));

@@ -568,6 +568,8 @@ export function storageContract(name: string, factory: StorageFactory): void {
     });
 
     it('pages deep history across id buckets exactly like a scan, as statuses and times change', async () => {
+      // Adapters shared by several processes hand out only ids reserved ahead; this test burns many.
+      await storage.shared?.reserveIds(40_000, 40_000);
       const random = seededRandom(20261123);
       const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
       const account = await newAccount();
@@ -710,8 +712,12 @@ export function storageContract(name: string, factory: StorageFactory): void {
       const nextDeal = storage.ids.nextDealId();
       assert.ok(nextOrder > second.id, `${nextOrder} must follow ${second.id}`);
       assert.ok(nextDeal > opened.id, `${nextDeal} must follow ${opened.id}`);
-      assert.equal(Number(nextOrder), Number(second.id) + 1);
-      assert.equal(Number(nextDeal), Number(opened.id) + 1);
+      if (!storage.shared) {
+        // One writer counts on from the largest stored id; processes sharing a database reserve
+        // blocks ahead and skip what a stopped process reserved but never used.
+        assert.equal(Number(nextOrder), Number(second.id) + 1);
+        assert.equal(Number(nextDeal), Number(opened.id) + 1);
+      }
       assert.ok(storage.ids.nextOrderId() > nextOrder);
     });
   });

@@ -6,6 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { createTestDatabase } from './postgres-cluster.ts';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { StocksTraderClient } from '../../src/client/stockstrader-client.ts';
 import {
@@ -30,6 +33,8 @@ export interface TestServer {
    * process restart: clients made before keep working. `server` then names the new one.
    */
   restart(): Promise<void>;
+  /** Reads straight from the server's database (SQLite or PostgreSQL), bypassing the API. */
+  query<T>(sql: string): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -46,13 +51,21 @@ export interface TestAccount {
   client: StocksTraderClient;
 }
 
+/**
+ * Which database the API suites run on: SQLite by default; `STOCKSTRADER_TEST_DATABASE=postgres`
+ * (set by the test/postgres wrappers) gives each server a fresh PostgreSQL database instead.
+ */
+export const TEST_DATABASE = process.env.STOCKSTRADER_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
+
 export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'stockstrader-test-'));
   const dbPath = join(dir, 'test.db');
+  const database = TEST_DATABASE === 'postgres' ? await createTestDatabase() : undefined;
   const config: ServerConfig = {
     ...DEFAULT_CONFIG,
     port: 0,
     db: dbPath,
+    databaseUrl: database?.url,
     feed: 'manual',
     adminToken: ADMIN_TOKEN,
     marketHours: 'ignore',
@@ -68,6 +81,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
     server = await startServer(config, { logger: pino({ level: config.logLevel }) });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
+    await database?.drop();
     throw error;
   }
   const admin = new AdminClient({ baseUrl: server.url, token: ADMIN_TOKEN });
@@ -87,6 +101,23 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
         { logger: pino({ level: config.logLevel }) },
       );
     },
+    async query<T>(sql: string): Promise<T[]> {
+      if (database) {
+        const client = new pg.Client({ connectionString: database.url });
+        await client.connect();
+        try {
+          return (await client.query(sql)).rows as T[];
+        } finally {
+          await client.end();
+        }
+      }
+      const db = new Database(dbPath, { readonly: true });
+      try {
+        return db.prepare(sql).all() as T[];
+      } finally {
+        db.close();
+      }
+    },
     async newAccount(options = {}) {
       const userId = await admin.createUser(`user-${Math.random().toString(36).slice(2, 8)}`);
       const { token } = await admin.issueToken(userId);
@@ -105,6 +136,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
       closed = true;
       await testServer.server.close();
       rmSync(dir, { recursive: true, force: true });
+      await database?.drop();
     },
   };
   return testServer;

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminClient } from '../../client/admin-client.ts';
 import { StocksTraderError } from '../../client/http.ts';
 import { SqliteStorage } from '../../adapters/storage/sqlite/sqlite-storage.ts';
+import { PostgresStorage } from '../../adapters/storage/postgres/postgres-storage.ts';
 import { DEFAULT_CONFIG, StartupError, startServer, type ServerConfig } from '../server.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -62,6 +63,12 @@ function serveCommand(): Command {
     .addOption(new Option('--host <host>', 'interface to listen on').env('HOST').default(DEFAULT_CONFIG.host))
     .addOption(
       new Option('--db <file>', 'SQLite database file').env('STOCKSTRADER_DB').default(DEFAULT_CONFIG.db),
+    )
+    .addOption(
+      new Option(
+        '--database-url <url>',
+        'PostgreSQL URL (postgres://user:pass@host:5432/db); used instead of --db, shareable by several processes',
+      ).env('DATABASE_URL'),
     )
     .addOption(
       new Option('--feed <feed>', 'market data feed')
@@ -177,6 +184,7 @@ function serveCommand(): Command {
         port: options.port as number,
         host: options.host as string,
         db: options.db as string,
+        databaseUrl: options.databaseUrl as string | undefined,
         feed: options.feed as ServerConfig['feed'],
         replay: {
           files: (options.replayFile as string[] | undefined) ?? [],
@@ -237,7 +245,7 @@ async function serve(config: ServerConfig): Promise<void> {
     `stockstrader-server is running at ${url}`,
     `  API base URL:  ${url}/api/v1`,
     `  docs:          ${url}/docs  (OpenAPI: ${url}/openapi.json)`,
-    `  database:      ${config.db}`,
+    `  database:      ${config.databaseUrl === undefined ? config.db : redactUrl(config.databaseUrl)}`,
     `  feed:          ${describeFeed(config)}`,
     `  market hours:  ${config.marketHours}`,
   ];
@@ -488,11 +496,34 @@ function migrateCommand(): Command {
     .addOption(
       new Option('--db <file>', 'SQLite database file').env('STOCKSTRADER_DB').default(DEFAULT_CONFIG.db),
     )
-    .action(async (options: { db: string }) => {
+    .addOption(
+      new Option(
+        '--database-url <url>',
+        'PostgreSQL URL (postgres://user:pass@host:5432/db); used instead of --db, shareable by several processes',
+      ).env('DATABASE_URL'),
+    )
+    .action(async (options: { db: string; databaseUrl?: string }) => {
+      if (options.databaseUrl !== undefined) {
+        const storage = await PostgresStorage.open(options.databaseUrl);
+        await storage.close();
+        process.stdout.write(`database ${redactUrl(options.databaseUrl)} is up to date\n`);
+        return;
+      }
       const storage = SqliteStorage.open(options.db);
       await storage.close();
       process.stdout.write(`database ${options.db} is up to date\n`);
     });
+}
+
+/** A database URL fit to print: without its password. */
+function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparseable database URL)';
+  }
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

@@ -155,6 +155,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     if (pending) pending.then(() => done(), done);
     else done();
   });
+  // With several processes on one database, an account may have changed through another one:
+  // account routes first bring it up to date (a no-op with a database of our own).
+  app.addHook('preHandler', (request, _reply, done) => {
+    const accountId = (request.params as { account_id?: unknown } | undefined)?.account_id;
+    const refreshing = typeof accountId === 'string' ? deps.trading.refresh(accountId) : undefined;
+    if (refreshing) refreshing.then(() => done(), done);
+    else done();
+  });
   app.addHook('preValidation', (request, _reply, done) => {
     const schema = request.routeOptions.schema;
     if (schema) {

@@ -34,8 +34,28 @@ import type {
   Order,
   Quote,
 } from '../../../engine/model.ts';
-import type { HistoryQuery, NewAccount, Page, Storage } from '../../../application/storage.ts';
-import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, SequentialIds, formatId, parseId } from '../../../engine/ids.ts';
+import type {
+  ClusterChange,
+  ClusterListener,
+  FeedContender,
+  HistoryQuery,
+  NewAccount,
+  Page,
+  SharedStorage,
+  Storage,
+} from '../../../application/storage.ts';
+import {
+  CHANGES_CHANNEL,
+  ClusterChannel,
+  FeedLock,
+  QUOTES_CHANNEL,
+  changePayload,
+  quotePayloads,
+} from './cluster-channel.ts';
+import { ReservedIds } from './reserved-ids.ts';
+import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, formatId, parseId } from '../../../engine/ids.ts';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { changedMigrationError, readMigrations, type Migration } from '../migrations.ts';
 import { GroupCommit } from '../group-commit.ts';
 import {
@@ -69,8 +89,12 @@ export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'mig
 export interface PostgresOpenOptions {
   /** Where the numbered migrations live; tests point it at a copy to prove edits are refused. */
   migrationsDir?: string;
+  /** Errors of the background connections (listening, feed lock); they reconnect by themselves. */
+  onBackgroundError?: (error: unknown) => void;
 }
 
+/** The advisory lock key of SharedStorage.exclusively ("STEXCL01" in ASCII). */
+const EXCLUSIVE_LOCK = 0x53544558434c3031n;
 /** The advisory lock key that serialises migrations of one database ("STMIGR01" in ASCII). */
 const MIGRATION_LOCK = 0x53544d4947523031n;
 const BIGINT_OID = 20;
@@ -229,10 +253,19 @@ const STATEMENTS = {
   },
 } as const;
 
-export class PostgresStorage implements Storage {
+/** Thrown inside a commit transaction to roll it back when the account moved on meanwhile. */
+class VersionConflict extends Error {}
+
+export class PostgresStorage implements Storage, SharedStorage {
   readonly dialect = 'postgres' as const;
-  readonly ids: SequentialIds;
+  readonly ids: ReservedIds;
+  readonly shared: SharedStorage = this;
+  /** Names this process in its announcements. */
+  readonly origin = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   readonly #pool: Pool;
+  readonly #url: string;
+  readonly #onBackgroundError: (error: unknown) => void;
+  readonly #background: { close(): Promise<void> }[] = [];
   #closed = false;
   /** The last commit submitted; the next one starts after it has settled (see `commit`). */
   readonly #commits = new GroupCommit<{ changes: ChangeSet; quotes: readonly Quote[] }>((batch) =>
@@ -253,12 +286,9 @@ export class PostgresStorage implements Storage {
     try {
       await checkDurability(pool);
       await migrate(pool, readMigrations(options.migrationsDir ?? MIGRATIONS_DIR));
-      const { rows } = await pool.query<{ order_id: number; deal_id: number }>(
-        `SELECT (SELECT COALESCE(MAX(id), 0) FROM orders) AS order_id,
-                (SELECT COALESCE(MAX(id), 0) FROM deals) AS deal_id`,
-      );
-      const last = rows[0] ?? { order_id: 0, deal_id: 0 };
-      return new PostgresStorage(pool, new SequentialIds(last.order_id, last.deal_id));
+      const storage = new PostgresStorage(pool, url, options.onBackgroundError ?? (() => undefined));
+      await storage.ids.reserve(100, 100);
+      return storage;
     } catch (error) {
       // A refused or failed open must not leave connections behind it.
       await pool.end();
@@ -266,9 +296,11 @@ export class PostgresStorage implements Storage {
     }
   }
 
-  private constructor(pool: Pool, ids: SequentialIds) {
+  private constructor(pool: Pool, url: string, onBackgroundError: (error: unknown) => void) {
     this.#pool = pool;
-    this.ids = ids;
+    this.#url = url;
+    this.#onBackgroundError = onBackgroundError;
+    this.ids = new ReservedIds(pool);
   }
 
   async loadInstruments(): Promise<Instrument[]> {
@@ -277,10 +309,20 @@ export class PostgresStorage implements Storage {
   }
 
   async loadBooks(): Promise<AccountBook[]> {
-    // One snapshot for all four reads, so a concurrent commit cannot split a book.
+    return this.#readBooks(undefined);
+  }
+
+  /** Books of every account, or of one; one snapshot for all four reads, so a commit can't split a book. */
+  #readBooks(accountId: string | undefined): Promise<AccountBook[]> {
+    const only = accountId === undefined ? [] : [requireId(accountId, 'account')];
+    const where = (column: string): string => (only.length > 0 ? `${column} = $1` : 'TRUE');
     return this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
       const books = new Map<string, AccountBook>();
-      for (const row of (await client.query<Row>('SELECT * FROM accounts ORDER BY id')).rows) {
+      const accounts = await client.query<Row>(
+        `SELECT * FROM accounts WHERE ${where('id')} ORDER BY id`,
+        only,
+      );
+      for (const row of accounts.rows) {
         const account = accountFromRow(row);
         books.set(account.id, {
           account,
@@ -291,19 +333,24 @@ export class PostgresStorage implements Storage {
         });
       }
       const active = await client.query<Row>(
-        `SELECT * FROM orders WHERE status IN ('active', 'in_execution') ORDER BY id`,
+        `SELECT * FROM orders WHERE ${where('account_id')} AND status IN ('active', 'in_execution') ORDER BY id`,
+        only,
       );
       for (const row of active.rows) {
         const order = orderFromRow(row);
         books.get(order.accountId)?.orders.set(order.id, order);
       }
-      const open = await client.query<Row>(`SELECT * FROM deals WHERE status <> 'closed' ORDER BY id`);
+      const open = await client.query<Row>(
+        `SELECT * FROM deals WHERE ${where('account_id')} AND status <> 'closed' ORDER BY id`,
+        only,
+      );
       for (const row of open.rows) {
         const deal = dealFromRow(row);
         books.get(deal.accountId)?.deals.set(deal.id, deal);
       }
       const overrides = await client.query<Row>(
-        'SELECT * FROM instrument_overrides ORDER BY account_id, ticker',
+        `SELECT * FROM instrument_overrides WHERE ${where('account_id')} ORDER BY account_id, ticker`,
+        only,
       );
       for (const row of overrides.rows) {
         books
@@ -312,6 +359,127 @@ export class PostgresStorage implements Storage {
       }
       return [...books.values()];
     });
+  }
+
+  // ---- Several processes on one database (SharedStorage) ----
+
+  reserveIds(orders: number, deals: number): Promise<void> {
+    return this.ids.reserve(orders, deals);
+  }
+
+  async commitAccount(accountId: string, expectedVersion: number, changes: ChangeSet): Promise<boolean> {
+    const id = requireId(accountId, 'account');
+    const account = changes.accounts.find((candidate) => candidate.id === accountId);
+    try {
+      await this.#transaction('BEGIN', async (client) => {
+        const moved = account
+          ? await client.query(
+              'UPDATE accounts SET name = $1, status = $2, balance = $3, version = $4 WHERE id = $5 AND version = $6',
+              [account.name, account.status, account.balance, expectedVersion + 1, id, expectedVersion],
+            )
+          : await client.query('UPDATE accounts SET version = $1 WHERE id = $2 AND version = $3', [
+              expectedVersion + 1,
+              id,
+              expectedVersion,
+            ]);
+        if (moved.rowCount !== 1) throw new VersionConflict();
+        const write = async (statement: { name: string; text: string }, columns: Columns, rows: Row[]) => {
+          if (rows.length > 0) await client.query({ ...statement, values: columnArrays(columns, rows) });
+        };
+        await write(
+          STATEMENTS.upsertOrders,
+          ORDER_COLUMNS,
+          lastByKey(changes.orders, (order) => order.id).map(orderRow),
+        );
+        await write(
+          STATEMENTS.upsertDeals,
+          DEAL_COLUMNS,
+          lastByKey(changes.deals, (deal) => deal.id).map(dealRow),
+        );
+        await write(STATEMENTS.insertLedger, LEDGER_COLUMNS, changes.ledger.map(ledgerRow));
+        await write(STATEMENTS.insertFills, FILL_COLUMNS, changes.fills.map(fillRow));
+        // Delivered to the other processes when, and only if, this transaction commits.
+        await client.query('SELECT pg_notify($1, $2)', [
+          CHANGES_CHANNEL,
+          changePayload(this.origin, { type: 'account', accountId, version: expectedVersion + 1 }),
+        ]);
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof VersionConflict) return false;
+      throw error;
+    }
+  }
+
+  async loadBook(accountId: string): Promise<AccountBook | undefined> {
+    if (parseId(accountId) === undefined) return undefined;
+    return (await this.#readBooks(accountId))[0];
+  }
+
+  async accountVersion(accountId: string): Promise<number | undefined> {
+    const id = parseId(accountId);
+    if (id === undefined) return undefined;
+    const { rows } = await this.#pool.query<{ version: number }>({
+      name: 'stockstrader-account-version',
+      text: 'SELECT version FROM accounts WHERE id = $1',
+      values: [id],
+    });
+    return rows[0] === undefined ? undefined : Number(rows[0].version);
+  }
+
+  async accountVersions(): Promise<Map<string, number>> {
+    const { rows } = await this.#pool.query<{ id: number; version: number }>(
+      'SELECT id, version FROM accounts',
+    );
+    return new Map(rows.map((row) => [formatId(Number(row.id), ACCOUNT_ID_WIDTH), Number(row.version)]));
+  }
+
+  async publishQuotes(quotes: readonly Quote[]): Promise<void> {
+    const latest = lastByKey(quotes, (quote) => quote.ticker);
+    if (latest.length === 0) return;
+    await this.#transaction('BEGIN', async (client) => {
+      await client.query({
+        ...STATEMENTS.upsertQuotes,
+        values: columnArrays(QUOTE_COLUMNS, latest.map(quoteRow)),
+      });
+      for (const payload of quotePayloads(this.origin, quotes)) {
+        await client.query('SELECT pg_notify($1, $2)', [QUOTES_CHANNEL, payload]);
+      }
+    });
+  }
+
+  async publishChange(change: ClusterChange): Promise<void> {
+    await this.#pool.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, changePayload(this.origin, change)]);
+  }
+
+  async listen(listener: ClusterListener): Promise<void> {
+    const channel = new ClusterChannel(this.#backgroundOptions(), listener);
+    this.#background.push(channel);
+    await channel.start();
+  }
+
+  async exclusively<T>(work: () => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [EXCLUSIVE_LOCK.toString()]);
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_LOCK.toString()]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  contendForFeed(contender: FeedContender): void {
+    const lock = new FeedLock(this.#backgroundOptions(), contender);
+    this.#background.push(lock);
+    lock.start();
+  }
+
+  #backgroundOptions() {
+    return { url: this.#url, origin: this.origin, onError: this.#onBackgroundError };
   }
 
   async loadQuotes(): Promise<Quote[]> {
@@ -554,6 +722,7 @@ export class PostgresStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.all(this.#background.map((connection) => connection.close()));
     await this.#commits.idle();
     await this.#pool.end();
   }

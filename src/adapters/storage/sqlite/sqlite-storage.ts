@@ -83,6 +83,7 @@ export class SqliteStorage implements Storage {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    db.pragma('wal_autocheckpoint = 10000');
     migrate(db, readMigrations(migrationsDir));
     this.#statements = prepareStatements(db);
     const maxOrder = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM orders').get() as { id: number };

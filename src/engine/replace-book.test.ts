@@ -1,0 +1,116 @@
+/**
+ * Replacing a book with a fresher copy (another process sharing the database changed the account)
+ * and re-examining its triggers: the old book's triggers must leave the index, the new book's
+ * must come in, and a trigger the current quote already crosses fires once, at that quote.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { findDefaultInstrument } from '../adapters/catalogue/default-instruments.ts';
+import { Engine } from './engine.ts';
+import { SequentialIds } from './ids.ts';
+import type { AccountBook, Order } from './model.ts';
+
+const NOW = 1_760_000_000;
+const PRICE = 100_000_000;
+const ACCOUNT = '10000001';
+
+function engineWithQuote(bid: number, ask: number): Engine {
+  const engine = new Engine({
+    ids: new SequentialIds(0, 0),
+    marketHours: 'ignore',
+    stopOutLevel: 50,
+    marginCallLevel: 100,
+    maxQuoteAgeSeconds: null,
+  });
+  const instrument = findDefaultInstrument('AAPL.nq');
+  if (!instrument) throw new Error('no AAPL.nq');
+  engine.putInstrument(instrument);
+  engine.market.set({ ticker: 'AAPL.nq', bid, ask, time: NOW });
+  return engine;
+}
+
+function book(orders: Order[], version: number): AccountBook {
+  return {
+    account: {
+      id: ACCOUNT,
+      userId: '1',
+      name: 'shared',
+      type: 'demo',
+      system: 'hedging',
+      currency: 'USD',
+      status: 'enabled',
+      balance: 10_000_000,
+    },
+    orders: new Map(orders.map((order) => [order.id, order])),
+    deals: new Map(),
+    overrides: new Map(),
+    version,
+  };
+}
+
+function limitBuy(id: string, price: number): Order {
+  return {
+    id,
+    accountId: ACCOUNT,
+    ticker: 'AAPL.nq',
+    side: 'buy',
+    type: 'limit',
+    volume: 1_000_000,
+    price,
+    filledPrice: null,
+    expiration: 0,
+    stopLoss: null,
+    takeProfit: null,
+    status: 'active',
+    comment: '',
+    createTime: NOW - 10,
+    lastModified: NOW - 10,
+    deals: [],
+    targetDealId: null,
+  };
+}
+
+describe('replacing a book from shared storage', () => {
+  it('swaps the indexed triggers: the old book’s leave, the new book’s come in', () => {
+    const engine = engineWithQuote(100 * PRICE, 100 * PRICE + 2_000_000);
+    engine.loadBook(book([limitBuy('000000001', 90 * PRICE)], 3));
+    assert.equal(engine.triggers.size, 1);
+    // Another process canceled order 1 and placed order 7 at 95.
+    engine.replaceBook(book([limitBuy('000000007', 95 * PRICE)], 5));
+    assert.equal(engine.triggers.size, 1);
+    assert.equal(engine.triggers.has('order:000000001'), false);
+    assert.equal(engine.triggers.has('order:000000007'), true);
+    assert.equal(engine.book(ACCOUNT)?.version, 5);
+    // A quote at 94.99 fires the new order only.
+    const step = engine.onQuote(
+      { ticker: 'AAPL.nq', bid: 94 * PRICE, ask: 94 * PRICE + 99_000_000, time: NOW },
+      NOW,
+    );
+    assert.deepEqual(
+      step.fills.map((fill) => fill.orderId),
+      ['000000007'],
+    );
+  });
+
+  it('fires, once, a trigger of the fresh book that the current quote already crosses', () => {
+    const engine = engineWithQuote(97 * PRICE, 97 * PRICE + 2_000_000);
+    engine.loadBook(book([], 1));
+    // The order arrives with the reload, after the quote that crosses it was applied.
+    engine.replaceBook(book([limitBuy('000000003', 98 * PRICE)], 2));
+    const step = engine.recheckAccount(ACCOUNT, NOW);
+    assert.equal(step.fills.length, 1);
+    assert.equal(step.fills[0]?.price, 97 * PRICE + 2_000_000, 'filled at the current ask');
+    assert.equal(engine.book(ACCOUNT)?.version, 3, 'the step moved the account one version on');
+    assert.equal(engine.recheckAccount(ACCOUNT, NOW).fills.length, 0, 'nothing fires twice');
+    assert.equal(engine.triggers.size, 0);
+  });
+
+  it('leaves triggers the quote does not cross resting', () => {
+    const engine = engineWithQuote(100 * PRICE, 100 * PRICE + 2_000_000);
+    engine.loadBook(book([], 1));
+    engine.replaceBook(book([limitBuy('000000004', 99 * PRICE)], 2));
+    const step = engine.recheckAccount(ACCOUNT, NOW);
+    assert.equal(step.fills.length, 0);
+    assert.equal(engine.triggers.has('order:000000004'), true);
+  });
+});

@@ -1,0 +1,4 @@
+// test/api, every file, on PostgreSQL.
+import { runFolderOnPostgres } from './on-postgres.ts';
+
+await runFolderOnPostgres('api');
