@@ -17,6 +17,7 @@ import { runEngineTicksBench } from './engine-ticks.bench.ts';
 import { runTriggerIndexBench } from './trigger-index.bench.ts';
 import { runHttpBench } from './http/http.bench.ts';
 import { runGrowthBench } from './growth.bench.ts';
+import { runClusterBench } from './cluster.bench.ts';
 
 export interface BenchmarkOptions {
   quick: boolean;
@@ -73,6 +74,11 @@ export const BENCHMARKS: readonly Benchmark[] = [
       rss_mib_1m: { max: 500 },
     },
   },
+  {
+    name: 'cluster',
+    description: 'PostgreSQL: throughput with 1 and 2 server processes on one database (reported only)',
+    run: (options) => runClusterBench(options),
+  },
 ];
 
 const RESULTS_FILE = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
@@ -83,7 +89,7 @@ function formatFigure(name: string, value: number): string {
     if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k/s`;
     return `${value.toFixed(1)} /s`;
   }
-  if (name.startsWith('flatness') || name.startsWith('speedup') || name.endsWith('_vs_baseline'))
+  if (name.startsWith('flatness') || name.startsWith('speedup') || /_vs_(baseline|1p)$/.test(name))
     return `${value.toFixed(2)}×`;
   if (name.endsWith('_ms') || name.includes('_ms_')) return `${value.toFixed(2)} ms`;
   if (name.startsWith('rss_mib')) return `${value.toFixed(0)} MiB`;

@@ -10,18 +10,16 @@
  * order followed by finding and closing its deal, a limit order placed then canceled; and market
  * orders paced at 1,000/s for the tail latency a steady client sees.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { StocksTraderClient } from '../../src/client/stockstrader-client.ts';
 import type { CannedResponses } from './baseline-server.ts';
 import type { LoadRequest, LoadResult, Scenario } from './load-generator.ts';
 import { BENCH_ADMIN_TOKEN, freePort, startServerProcess } from './server-process.ts';
+import { load, median, runScript } from './run-load.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const CONNECTIONS = 32;
 const RATE_CONNECTIONS = 16;
 const POOL_SIZE = CONNECTIONS + 8;
@@ -32,35 +30,6 @@ interface Setup {
   market: string;
   limits: string;
   pool: string[];
-}
-
-/** Runs node with tsx on a bench script; resolves with its stdout once it has printed `until`. */
-function runScript(
-  script: string,
-  args: string[],
-  until?: string,
-): { output: Promise<string>; kill(): void } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, script), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let text = '';
-  const output = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (until && text.includes(until)) resolve(text);
-    });
-    child.once('exit', (code) =>
-      code === 0 || (until && text.includes(until))
-        ? resolve(text)
-        : reject(new Error(`${script} exited with ${code}`)),
-    );
-  });
-  return { output, kill: () => child.kill('SIGTERM') };
-}
-
-async function load(request: LoadRequest): Promise<LoadResult> {
-  const output = await runScript('load-generator.ts', [JSON.stringify(request)]).output;
-  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as LoadResult;
 }
 
 async function setUp(url: string): Promise<Setup> {
@@ -152,14 +121,6 @@ const PLANS: readonly ScenarioPlan[] = [
   { name: 'market_find_close', scenario: 'market-close', account: (setup) => setup.pool[0] ?? '' },
   { name: 'limit_place_cancel', scenario: 'limit-cancel', account: (setup) => setup.limits },
 ];
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] ?? NaN)
-    : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
-}
 
 export async function runHttpBench(options: { quick: boolean }): Promise<Record<string, number>> {
   const seconds = options.quick ? 1 : 3;

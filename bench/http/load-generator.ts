@@ -9,7 +9,15 @@ import { Agent, request as httpRequest } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import autocannon, { type Request } from 'autocannon';
 
-export const SCENARIOS = ['quote', 'account', 'orders', 'market', 'market-close', 'limit-cancel'] as const;
+export const SCENARIOS = [
+  'quote',
+  'account',
+  'orders',
+  'market',
+  'market-spread',
+  'market-close',
+  'limit-cancel',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface LoadRequest {
@@ -67,6 +75,27 @@ function scenarioRequests(load: LoadRequest): Request[] {
             return {
               ...request,
               body: `ticker=AAPL.nq&side=${flip % 2 ? 'buy' : 'sell'}&type=market&volume=1`,
+            };
+          },
+        },
+      ];
+    }
+    case 'market-spread': {
+      // Market orders spread over the pool's accounts in turn, buys and sells alternating per
+      // account: the load a server with many active accounts sees.
+      let next = 0;
+      return [
+        {
+          method: 'POST',
+          headers: FORM,
+          setupRequest: (request) => {
+            const account = load.pool[next % load.pool.length];
+            const side = Math.floor(next / load.pool.length) % 2 ? 'sell' : 'buy';
+            next += 1;
+            return {
+              ...request,
+              path: `/api/v1/accounts/${account}/orders`,
+              body: `ticker=AAPL.nq&side=${side}&type=market&volume=1`,
             };
           },
         },

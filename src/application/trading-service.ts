@@ -101,6 +101,8 @@ export class TradingService {
   readonly #accountTasks = new Map<string, Promise<void>>();
   /** Per account, bumped whenever its book is reloaded: steps computed before are void. */
   readonly #epochs = new Map<string, number>();
+  /** Accounts another process has changed since this one loaded them: reloaded when next needed. */
+  readonly #stale = new Set<string>();
   /** Commits submitted and not yet settled. */
   #inFlight = 0;
   #broken: unknown = undefined;
@@ -398,6 +400,7 @@ export class TradingService {
     this.#ensureHealthy();
     const now = this.now();
     if (this.#shared) {
+      await this.#reloadStale(this.#shared);
       await this.#shared.reserveIds(this.engine.triggers.size + 64, 64);
       await this.#commitSteps(this.#shared, [this.engine.expireOrders(now), this.engine.sweepStopOuts(now)]);
       return;
@@ -474,14 +477,16 @@ export class TradingService {
 
   /**
    * Makes sure this process shows the account as stored, with every step issued before it
-   * written: a client may write through one process and read through another.
+   * written: a client may write through one process and read through another. Before a write
+   * only an unknown account needs loading: a stale one loses its version race and is reloaded.
    */
-  refresh(accountId: string): Promise<void> | undefined {
+  refresh(accountId: string, purpose: 'read' | 'write'): Promise<void> | undefined {
     const shared = this.#shared;
     if (!shared) return undefined;
     const id = parseId(accountId);
     if (id === undefined) return undefined;
     const normalised = formatId(id, ACCOUNT_ID_WIDTH);
+    if (purpose === 'write' && this.engine.book(normalised)) return undefined;
     return this.#serially(normalised, async () => {
       const version = await shared.accountVersion(normalised);
       if (version === undefined) return;
@@ -503,11 +508,13 @@ export class TradingService {
         .catch(failed);
       return;
     }
-    this.#serially(change.accountId, async () => {
+    if (change.type === 'account') {
+      // Reloaded lazily (#reloadStale), so a burst of changes costs one reload, not one each.
       const book = this.engine.book(change.accountId);
-      if (change.type === 'account' && book && book.version >= change.version) return;
-      await this.#reload(shared, change.accountId);
-    }).catch(failed);
+      if (!book || book.version < change.version) this.#stale.add(change.accountId);
+      return;
+    }
+    this.#serially(change.accountId, () => this.#reload(shared, change.accountId)).catch(failed);
   }
 
   /** After announcements may have been lost: reloads every account whose version moved. */
@@ -527,6 +534,7 @@ export class TradingService {
 
   async #runShared(shared: SharedStorage, command: Command): Promise<Extract<CommandResult, { ok: true }>> {
     return this.#serially(command.accountId, async () => {
+      if (this.#stale.has(command.accountId)) await this.#reload(shared, command.accountId);
       for (let attempt = 1; ; attempt += 1) {
         await shared.reserveIds(8, 8);
         const result = this.engine.handle(command, this.now());
@@ -548,6 +556,8 @@ export class TradingService {
   }
 
   async #ingestShared(shared: SharedStorage, quotes: readonly Quote[]): Promise<void> {
+    // Triggers are only as fresh as the books: bring in what other processes changed first.
+    await this.#reloadStale(shared);
     const now = this.now();
     const accepted = this.#acceptQuotes(quotes);
     const size = this.engine.triggers.size + this.openDealCount();
@@ -611,9 +621,21 @@ export class TradingService {
     }
   }
 
+  async #reloadStale(shared: SharedStorage): Promise<void> {
+    const stale = [...this.#stale];
+    await Promise.all(
+      stale.map((accountId) =>
+        this.#serially(accountId, async () => {
+          if (this.#stale.has(accountId)) await this.#reload(shared, accountId);
+        }),
+      ),
+    );
+  }
+
   /** Replaces the account's book with the stored one, then fires what current quotes cross. */
   async #reload(shared: SharedStorage, accountId: string): Promise<void> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+      this.#stale.delete(accountId);
       this.#epochs.set(accountId, (this.#epochs.get(accountId) ?? 0) + 1);
       const book = await shared.loadBook(accountId);
       if (!book) return;

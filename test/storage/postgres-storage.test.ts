@@ -291,6 +291,58 @@ describe('postgres storage', () => {
     );
   });
 
+  it('writes an account step only from the expected version, announcing it to other processes', async (t) => {
+    const db = await scratchDatabase(t);
+    const first = await db.open();
+    const second = await db.open();
+    const announced: string[] = [];
+    await second.listen({
+      quotes: () => undefined,
+      change: (change) => announced.push(JSON.stringify(change)),
+      resync: () => undefined,
+    });
+    const userId = await first.createUser('trader', T0);
+    const account = await first.createAccount(
+      { userId, name: 'raced', type: 'demo', system: 'hedging', currency: 'USD', balance: 1_000_00 },
+      T0,
+    );
+    assert.equal(await first.accountVersion(account.id), 0);
+    const step = (id: string, balance: number): ChangeSet =>
+      changes({
+        orders: [order(account, Number(id), { status: 'filled', comment: `by ${balance}` })],
+        accounts: [{ ...account, balance }],
+        ledger: [{ accountId: account.id, amount: 1, balanceAfter: balance, comment: 'step', time: T0 }],
+      });
+    // Both processes computed their step from version 0: exactly one may land.
+    const results = await Promise.all([
+      first.commitAccount(account.id, 0, step(first.ids.nextOrderId(), 1_000_01)),
+      second.commitAccount(account.id, 0, step(second.ids.nextOrderId(), 1_000_02)),
+    ]);
+    assert.deepEqual(
+      results.filter(Boolean).length,
+      1,
+      `exactly one of two racing steps lands, got ${JSON.stringify(results)}`,
+    );
+    assert.equal(await first.accountVersion(account.id), 1);
+    const orders = await query<{ comment: string }>(db.url, 'SELECT comment FROM orders');
+    const ledger = await query<{ amount: number }>(
+      db.url,
+      "SELECT amount FROM ledger WHERE comment = 'step'",
+    );
+    assert.equal(orders.length, 1, 'the losing step wrote no order');
+    assert.equal(ledger.length, 1, 'the losing step wrote no ledger entry');
+    const balance = (await first.loadBook(account.id))?.account.balance;
+    assert.equal(orders[0]?.comment, `by ${balance}`, 'the order and balance come from the same step');
+    // A stale version never lands, even after the account moved on.
+    assert.equal(await second.commitAccount(account.id, 0, step(second.ids.nextOrderId(), 5)), false);
+    if (results[0]) {
+      for (let waited = 0; announced.length === 0 && waited < 2_000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(announced, [JSON.stringify({ type: 'account', accountId: account.id, version: 1 })]);
+    }
+  });
+
   it('refuses a session with synchronous_commit off', async (t) => {
     const db = await scratchDatabase(t);
     const url = new URL(db.url);

@@ -159,7 +159,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // account routes first bring it up to date (a no-op with a database of our own).
   app.addHook('preHandler', (request, _reply, done) => {
     const accountId = (request.params as { account_id?: unknown } | undefined)?.account_id;
-    const refreshing = typeof accountId === 'string' ? deps.trading.refresh(accountId) : undefined;
+    const purpose = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
+    const refreshing = typeof accountId === 'string' ? deps.trading.refresh(accountId, purpose) : undefined;
     if (refreshing) refreshing.then(() => done(), done);
     else done();
   });

@@ -197,19 +197,55 @@ const OVERRIDE_COLUMNS = [
 type Columns = Readonly<Record<string, 'bigint' | 'text'>>;
 
 /** `SELECT … FROM unnest($1::bigint[], …) WITH ORDINALITY … ORDER BY ordinality`: rows in array order. */
-function unnestRows(columns: Columns): string {
+/** Rows from one array parameter per column, numbered from `first`, optionally filtered. */
+function unnestRows(columns: Columns, first = 1, where = ''): string {
   const names = Object.keys(columns);
-  const arrays = Object.values(columns).map((type, index) => `$${index + 1}::${type}[]`);
+  const arrays = Object.values(columns).map((type, index) => `$${first + index}::${type}[]`);
   return `SELECT ${names.map((name) => `u.${name}`).join(', ')}
     FROM unnest(${arrays.join(', ')}) WITH ORDINALITY AS u(${names.join(', ')}, ordinality)
-    ORDER BY u.ordinality`;
+    ${where} ORDER BY u.ordinality`;
 }
 
-function upsertSql(table: string, columns: Columns, key: string, keep: readonly string[]): string {
+function upsertSql(
+  table: string,
+  columns: Columns,
+  key: string,
+  keep: readonly string[],
+  first = 1,
+  where = '',
+): string {
   const names = Object.keys(columns);
   const updates = names.filter((name) => name !== key && !keep.includes(name));
-  return `INSERT INTO ${table} (${names.join(', ')}) ${unnestRows(columns)}
+  return `INSERT INTO ${table} (${names.join(', ')}) ${unnestRows(columns, first, where)}
     ON CONFLICT (${key}) DO UPDATE SET ${updates.map((name) => `${name} = EXCLUDED.${name}`).join(', ')}`;
+}
+
+const ORDER_KEEP = ['account_id', 'ticker', 'side', 'type', 'create_time', 'target_deal_id'];
+const DEAL_KEEP = ['account_id', 'ticker', 'side', 'open_time'];
+
+/**
+ * One account step as one statement (so one round trip, and atomic on its own): the account moves
+ * from the expected version to the next, and only if it did are the step's rows written and the
+ * change announced (NOTIFY is delivered at commit). Parameters: $1 name, $2 status, $3 balance,
+ * $4 new version, $5 account id, $6 expected version, $7 channel, $8 payload, then the arrays of
+ * orders, deals, ledger entries and fills.
+ */
+function accountStepSql(): string {
+  const gate = 'WHERE EXISTS (SELECT 1 FROM moved)';
+  const orders = 9;
+  const deals = orders + Object.keys(ORDER_COLUMNS).length;
+  const ledger = deals + Object.keys(DEAL_COLUMNS).length;
+  const fills = ledger + Object.keys(LEDGER_COLUMNS).length;
+  return `WITH moved AS (
+      UPDATE accounts SET name = COALESCE($1, name), status = COALESCE($2, status),
+        balance = COALESCE($3, balance), version = $4
+      WHERE id = $5 AND version = $6 RETURNING id),
+    o AS (${upsertSql('orders', ORDER_COLUMNS, 'id', ORDER_KEEP, orders, gate)}),
+    d AS (${upsertSql('deals', DEAL_COLUMNS, 'id', DEAL_KEEP, deals, gate)}),
+    l AS (INSERT INTO ledger (${Object.keys(LEDGER_COLUMNS).join(', ')}) ${unnestRows(LEDGER_COLUMNS, ledger, gate)}),
+    f AS (INSERT INTO fills (${Object.keys(FILL_COLUMNS).join(', ')}) ${unnestRows(FILL_COLUMNS, fills, gate)}),
+    n AS (SELECT pg_notify($7, $8) FROM moved)
+    SELECT (SELECT COUNT(*) FROM moved) AS moved, (SELECT COUNT(*) FROM n) AS announced`;
 }
 
 /** Named, so each pooled connection parses a statement once. */
@@ -217,18 +253,11 @@ const STATEMENTS = {
   // On conflict, the columns the SQLite adapter leaves alone stay as first written.
   upsertOrders: {
     name: 'stockstrader-upsert-orders',
-    text: upsertSql('orders', ORDER_COLUMNS, 'id', [
-      'account_id',
-      'ticker',
-      'side',
-      'type',
-      'create_time',
-      'target_deal_id',
-    ]),
+    text: upsertSql('orders', ORDER_COLUMNS, 'id', ORDER_KEEP),
   },
   upsertDeals: {
     name: 'stockstrader-upsert-deals',
-    text: upsertSql('deals', DEAL_COLUMNS, 'id', ['account_id', 'ticker', 'side', 'open_time']),
+    text: upsertSql('deals', DEAL_COLUMNS, 'id', DEAL_KEEP),
   },
   updateAccounts: {
     name: 'stockstrader-update-accounts',
@@ -247,14 +276,12 @@ const STATEMENTS = {
     name: 'stockstrader-upsert-quotes',
     text: upsertSql('quotes', QUOTE_COLUMNS, 'ticker', []),
   },
+  accountStep: { name: 'stockstrader-account-step', text: accountStepSql() },
   findToken: {
     name: 'stockstrader-find-token',
     text: 'SELECT user_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL',
   },
 } as const;
-
-/** Thrown inside a commit transaction to roll it back when the account moved on meanwhile. */
-class VersionConflict extends Error {}
 
 export class PostgresStorage implements Storage, SharedStorage {
   readonly dialect = 'postgres' as const;
@@ -370,45 +397,25 @@ export class PostgresStorage implements Storage, SharedStorage {
   async commitAccount(accountId: string, expectedVersion: number, changes: ChangeSet): Promise<boolean> {
     const id = requireId(accountId, 'account');
     const account = changes.accounts.find((candidate) => candidate.id === accountId);
-    try {
-      await this.#transaction('BEGIN', async (client) => {
-        const moved = account
-          ? await client.query(
-              'UPDATE accounts SET name = $1, status = $2, balance = $3, version = $4 WHERE id = $5 AND version = $6',
-              [account.name, account.status, account.balance, expectedVersion + 1, id, expectedVersion],
-            )
-          : await client.query('UPDATE accounts SET version = $1 WHERE id = $2 AND version = $3', [
-              expectedVersion + 1,
-              id,
-              expectedVersion,
-            ]);
-        if (moved.rowCount !== 1) throw new VersionConflict();
-        const write = async (statement: { name: string; text: string }, columns: Columns, rows: Row[]) => {
-          if (rows.length > 0) await client.query({ ...statement, values: columnArrays(columns, rows) });
-        };
-        await write(
-          STATEMENTS.upsertOrders,
-          ORDER_COLUMNS,
-          lastByKey(changes.orders, (order) => order.id).map(orderRow),
-        );
-        await write(
-          STATEMENTS.upsertDeals,
-          DEAL_COLUMNS,
-          lastByKey(changes.deals, (deal) => deal.id).map(dealRow),
-        );
-        await write(STATEMENTS.insertLedger, LEDGER_COLUMNS, changes.ledger.map(ledgerRow));
-        await write(STATEMENTS.insertFills, FILL_COLUMNS, changes.fills.map(fillRow));
-        // Delivered to the other processes when, and only if, this transaction commits.
-        await client.query('SELECT pg_notify($1, $2)', [
-          CHANGES_CHANNEL,
-          changePayload(this.origin, { type: 'account', accountId, version: expectedVersion + 1 }),
-        ]);
-      });
-      return true;
-    } catch (error) {
-      if (error instanceof VersionConflict) return false;
-      throw error;
-    }
+    const payload = changePayload(this.origin, { type: 'account', accountId, version: expectedVersion + 1 });
+    const { rows } = await this.#pool.query<{ moved: number }>({
+      ...STATEMENTS.accountStep,
+      values: [
+        account?.name ?? null,
+        account?.status ?? null,
+        account?.balance ?? null,
+        expectedVersion + 1,
+        id,
+        expectedVersion,
+        CHANGES_CHANNEL,
+        payload,
+        ...columnArrays(ORDER_COLUMNS, lastByKey(changes.orders, (order) => order.id).map(orderRow)),
+        ...columnArrays(DEAL_COLUMNS, lastByKey(changes.deals, (deal) => deal.id).map(dealRow)),
+        ...columnArrays(LEDGER_COLUMNS, changes.ledger.map(ledgerRow)),
+        ...columnArrays(FILL_COLUMNS, changes.fills.map(fillRow)),
+      ],
+    });
+    return Number(rows[0]?.moved) === 1;
   }
 
   async loadBook(accountId: string): Promise<AccountBook | undefined> {
