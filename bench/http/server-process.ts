@@ -5,10 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/support/server-processes.ts';
+
+export { freePort };
 
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token';
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'stockstrader.js');
@@ -22,19 +24,6 @@ export interface ServerProcess {
   /** Resident set size of the server process, in MiB, read from /proc. */
   rssMiB(): number;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 export async function waitUntilReady(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {

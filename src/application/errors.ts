@@ -13,6 +13,7 @@ export const APPLICATION_ERROR_CODES = [
   'user_not_found',
   'token_not_found',
   'not_ready',
+  'account_busy',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
 export type ErrorCode = RejectionCode | ApplicationErrorCode;
@@ -23,6 +24,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   unauthorized: 401,
   rate_limited: 429,
   not_ready: 503,
+  account_busy: 503,
 };
 
 /** HTTP status of an error code: 400 unless listed (401, 429, 503). */

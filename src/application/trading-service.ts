@@ -103,6 +103,12 @@ export class TradingService {
   readonly #epochs = new Map<string, number>();
   /** Accounts another process has changed since this one loaded them: reloaded when next needed. */
   readonly #stale = new Set<string>();
+  /**
+   * Per account, its last stored state, for reads. Memory runs ahead of storage by steps being
+   * written, and with several processes such a step can lose its race and be voided: clients are
+   * shown only what was stored, never a fill that then did not happen.
+   */
+  readonly #stored = new Map<string, AccountBook>();
   /** Commits submitted and not yet settled. */
   #inFlight = 0;
   #broken: unknown = undefined;
@@ -134,7 +140,7 @@ export class TradingService {
 
   accounts(userId: string): Account[] {
     return (this.#accountsByUser.get(userId) ?? []).flatMap((id) => {
-      const book = this.engine.book(id);
+      const book = (this.#shared && this.#stored.get(id)) || this.engine.book(id);
       return book ? [book.account] : [];
     });
   }
@@ -148,11 +154,14 @@ export class TradingService {
     return book;
   }
 
-  accountState(userId: string | null, accountId: string): AccountMetrics {
+  /** The account as clients may see it: as stored (see #stored), or live with a database of our own. */
+  #shown(userId: string | null, accountId: string): AccountBook {
     const book = this.requireBook(userId, accountId);
-    const metrics = this.engine.metrics(book.account.id);
-    if (!metrics) throw new Error(`account ${book.account.id} has no metrics`);
-    return metrics;
+    return (this.#shared && this.#stored.get(book.account.id)) || book;
+  }
+
+  accountState(userId: string | null, accountId: string): AccountMetrics {
+    return this.engine.metricsOf(this.#shown(userId, accountId));
   }
 
   instruments(): Instrument[] {
@@ -193,7 +202,7 @@ export class TradingService {
   }
 
   async listOrders(userId: string, accountId: string, query: ListQuery): Promise<Order[]> {
-    const book = this.requireBook(userId, accountId);
+    const book = this.#shown(userId, accountId);
     const history = historyQuery(query, CURRENT_ORDER_STATUSES);
     // Live orders are all in memory: the default listing (what bots poll) never touches storage.
     if (isLiveQuery(history, CURRENT_ORDER_STATUSES)) return livePage(book.orders.values(), history);
@@ -201,7 +210,7 @@ export class TradingService {
   }
 
   async listDeals(userId: string, accountId: string, query: ListQuery): Promise<DealView[]> {
-    const book = this.requireBook(userId, accountId);
+    const book = this.#shown(userId, accountId);
     const history = historyQuery(query, LIVE_DEAL_STATUSES);
     const deals = isLiveQuery(history, LIVE_DEAL_STATUSES)
       ? livePage(book.deals.values(), history)
@@ -487,10 +496,21 @@ export class TradingService {
     if (id === undefined) return undefined;
     const normalised = formatId(id, ACCOUNT_ID_WIDTH);
     if (purpose === 'write' && this.engine.book(normalised)) return undefined;
-    return this.#serially(normalised, async () => {
-      const version = await shared.accountVersion(normalised);
-      if (version === undefined) return;
-      if (this.engine.book(normalised)?.version !== version) await this.#reload(shared, normalised);
+    return this.#refreshShared(shared, normalised);
+  }
+
+  async #refreshShared(shared: SharedStorage, accountId: string): Promise<void> {
+    // Clients are shown the stored state (#stored): it is current unless another process wrote since.
+    const current = async (): Promise<boolean> => {
+      const version = await shared.accountVersion(accountId);
+      return (
+        version === undefined ||
+        (this.#stored.get(accountId)?.version === version && !this.#stale.has(accountId))
+      );
+    };
+    if (await current()) return;
+    await this.#serially(accountId, async () => {
+      if (!(await current())) await this.#reload(shared, accountId);
     });
   }
 
@@ -533,25 +553,46 @@ export class TradingService {
   }
 
   async #runShared(shared: SharedStorage, command: Command): Promise<Extract<CommandResult, { ok: true }>> {
-    return this.#serially(command.accountId, async () => {
-      if (this.#stale.has(command.accountId)) await this.#reload(shared, command.accountId);
-      for (let attempt = 1; ; attempt += 1) {
-        await shared.reserveIds(8, 8);
-        const result = this.engine.handle(command, this.now());
-        const [part] = this.#partition(result.changes);
-        this.#report(result.changes);
-        if (!part || (await this.#write(shared, part))) {
-          if (!result.ok) throw AppError.from(result.rejection);
-          return result;
-        }
-        await this.#reload(shared, command.accountId);
-        if (attempt === MAX_ATTEMPTS) {
-          throw new AppError(
-            'not_ready',
-            'the account kept changing through other server processes: try again',
-          );
-        }
+    const accountId = command.accountId;
+    for (let attempt = 1; ; attempt += 1) {
+      await shared.reserveIds(8, 8);
+      if (this.#stale.has(accountId)) {
+        await this.#serially(accountId, async () => {
+          if (this.#stale.has(accountId)) await this.#reload(shared, accountId);
+        });
       }
+      // Computed now, on memory as it stands, and written in the account's order of steps: memory
+      // order and write order are the same, as with a database of our own.
+      const result = this.engine.handle(command, this.now());
+      const [part] = this.#partition(result.changes);
+      this.#report(result.changes);
+      const outcome = part ? await this.#commitPart(shared, part) : 'written';
+      if (outcome === 'written') {
+        if (!result.ok) throw AppError.from(result.rejection);
+        return result;
+      }
+      if (attempt === MAX_ATTEMPTS) {
+        throw new AppError(
+          'account_busy',
+          'the account kept changing through other server processes: try again',
+        );
+      }
+      // Another process won the race for this account: back off a little, at random, and rerun.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 10)));
+    }
+  }
+
+  /**
+   * Queues a part behind the account's earlier steps and writes it: 'written'; 'void' when a
+   * reload came between (the step was computed on a book since replaced); 'lost' when another
+   * process changed the account first (the account is then reloaded).
+   */
+  #commitPart(shared: SharedStorage, part: AccountPart): Promise<'written' | 'void' | 'lost'> {
+    return this.#serially(part.accountId, async () => {
+      if ((this.#epochs.get(part.accountId) ?? 0) !== part.epoch) return 'void';
+      if (await this.#write(shared, part)) return 'written';
+      await this.#reload(shared, part.accountId);
+      return 'lost';
     });
   }
 
@@ -575,15 +616,7 @@ export class TradingService {
       this.#report(step);
       return this.#partition(step);
     });
-    await Promise.all(
-      parts.map((part) =>
-        this.#serially(part.accountId, async () => {
-          // A reload since the step was computed re-examined the account already: nothing to do.
-          if ((this.#epochs.get(part.accountId) ?? 0) !== part.epoch) return;
-          if (!(await this.#write(shared, part))) await this.#reload(shared, part.accountId);
-        }),
-      ),
-    );
+    await Promise.all(parts.map((part) => this.#commitPart(shared, part)));
   }
 
   /** Splits a step by account, noting the version each account had before it (taken at once). */
@@ -612,7 +645,9 @@ export class TradingService {
   async #write(shared: SharedStorage, part: AccountPart): Promise<boolean> {
     if ((this.#epochs.get(part.accountId) ?? 0) !== part.epoch) return false;
     try {
-      return await shared.commitAccount(part.accountId, part.expectedVersion, part.changes);
+      const written = await shared.commitAccount(part.accountId, part.expectedVersion, part.changes);
+      if (written) this.#recordStored(part);
+      return written;
     } catch (error) {
       this.#broken = error;
       this.#logger.error({ event: 'commit_failed', err: error }, 'commit failed: stopping');
@@ -641,6 +676,9 @@ export class TradingService {
       if (!book) return;
       if (this.engine.book(accountId)) this.engine.replaceBook(book);
       else this.#addBook(book);
+      this.#stored.set(accountId, copyBook(book));
+      // Steps computed on the old book while it loaded are void too.
+      this.#epochs.set(accountId, (this.#epochs.get(accountId) ?? 0) + 1);
       await shared.reserveIds(
         book.orders.size + book.deals.size + 8,
         2 * (book.orders.size + book.deals.size) + 8,
@@ -649,7 +687,24 @@ export class TradingService {
       const [part] = this.#partition(step);
       this.#report(step);
       if (!part || (await this.#write(shared, part))) return;
+      // The account moved on again while this recheck was written: start over.
     }
+  }
+
+  /** Applies a written step to the account's stored state, as storage now holds it. */
+  #recordStored(part: AccountPart): void {
+    const stored = this.#stored.get(part.accountId);
+    if (!stored) return;
+    for (const order of part.changes.orders) {
+      if (CURRENT_ORDER_STATUSES.includes(order.status)) stored.orders.set(order.id, order);
+      else stored.orders.delete(order.id);
+    }
+    for (const deal of part.changes.deals) {
+      if (deal.status === 'closed') stored.deals.delete(deal.id);
+      else stored.deals.set(deal.id, deal);
+    }
+    for (const account of part.changes.accounts) if (account.id === part.accountId) stored.account = account;
+    stored.version = part.expectedVersion + 1;
   }
 
   /** Runs `task` after every earlier task of the account in this process has settled. */
@@ -706,6 +761,7 @@ export class TradingService {
   }
 
   #addBook(book: AccountBook): void {
+    if (this.#shared) this.#stored.set(book.account.id, copyBook(book));
     this.engine.loadBook(book);
     const list = this.#accountsByUser.get(book.account.userId);
     if (list) list.push(book.account.id);
@@ -732,7 +788,7 @@ function historyQuery(query: ListQuery, current: readonly string[]): HistoryQuer
 const LIVE_DEAL_STATUSES: readonly string[] = ['open', 'closing'];
 
 /** How often a step is retried after losing a race to another process before giving up. */
-const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 30;
 
 /** One account's share of an engine step, and the account version the step started from. */
 interface AccountPart {
@@ -740,6 +796,17 @@ interface AccountPart {
   expectedVersion: number;
   epoch: number;
   changes: ChangeSet;
+}
+
+/** A copy of a book that later in-place changes to the original do not reach. */
+function copyBook(book: AccountBook): AccountBook {
+  return {
+    account: { ...book.account },
+    orders: new Map([...book.orders].map(([id, order]) => [id, { ...order, deals: [...order.deals] }])),
+    deals: new Map([...book.deals].map(([id, deal]) => [id, { ...deal }])),
+    overrides: new Map(book.overrides),
+    version: book.version,
+  };
 }
 
 /** The newest quote per instrument: only it needs to survive a restart. */

@@ -112,6 +112,8 @@ export interface RunningServer {
 export class StartupError extends Error {}
 
 const VERSION = '0.1.0';
+/** How long a graceful shutdown waits for open connections before closing them. */
+const CLOSE_GRACE_MS = 5_000;
 const ADMIN_HASH_SETTING = 'admin_token_hash';
 
 export async function startServer(
@@ -245,7 +247,12 @@ async function startOnStorage(
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await leader.stop();
+      // Requests in flight finish; a connection still open after a grace period (a client that
+      // keeps a keep-alive socket busy) is cut rather than holding the exit for its timeout.
+      const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+      force.unref();
       await app.close();
+      clearTimeout(force);
       await trading.flush().catch(() => undefined);
       await storage.close();
     })());

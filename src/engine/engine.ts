@@ -365,6 +365,11 @@ export class Engine {
   metrics(accountId: string): AccountMetrics | undefined {
     const book = this.#books.get(accountId);
     if (!book) return undefined;
+    return this.metricsOf(book);
+  }
+
+  /** Metrics of a given copy of a book (e.g. its last stored state) at current quotes. */
+  metricsOf(book: AccountBook): AccountMetrics {
     return accountMetrics(book, book.deals.values(), this.#instrumentLookup, this.market);
   }
 
