@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { ChangeSet, Fill, LedgerEntry } from '../../../engine/engine.ts';
 import type {
@@ -49,6 +50,9 @@ import {
 } from '../history-pages.ts';
 import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, SequentialIds, formatId } from '../../../engine/ids.ts';
 
+/** Change sets written before WAL checkpoints move to a thread of their own. */
+const CHECKPOINTER_AFTER_COMMITS = 500;
+
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 export interface SqliteOpenOptions {
@@ -62,6 +66,9 @@ export class SqliteStorage implements Storage {
   readonly #db: Database.Database;
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #statementCache = new Map<string, Database.Statement>();
+  /** Change sets written so far, and the checkpoint thread started once they are many. */
+  #committed = 0;
+  #checkpointer: Worker | undefined;
   readonly #commits: GroupCommit<{ changes: ChangeSet; quotes: readonly Quote[] }>;
 
   /** Opens (creating if needed) the database file and migrates it. Throws with a clear message. */
@@ -83,6 +90,8 @@ export class SqliteStorage implements Storage {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // Checkpoints run on a thread of their own once the database is busy (#startCheckpointer);
+    // until then, and as a backstop, the writing connection checkpoints every 10,000 pages.
     db.pragma('wal_autocheckpoint = 10000');
     migrate(db, readMigrations(migrationsDir));
     this.#statements = prepareStatements(db);
@@ -109,7 +118,11 @@ export class SqliteStorage implements Storage {
         }
       },
     );
-    this.#commits = new GroupCommit((batch) => writeBatch(batch));
+    this.#commits = new GroupCommit((batch) => {
+      writeBatch(batch);
+      this.#committed += batch.length;
+      if (this.#committed >= CHECKPOINTER_AFTER_COMMITS) this.#startCheckpointer();
+    });
   }
 
   async loadInstruments(): Promise<Instrument[]> {
@@ -331,8 +344,30 @@ export class SqliteStorage implements Storage {
     return rows.map(ledgerFromRow);
   }
 
+  /**
+   * A busy database gets a thread that checkpoints the WAL every quarter second: the checkpoint's
+   * copying and flushing then no longer lands inside some request's commit (tail latency).
+   */
+  #startCheckpointer(): void {
+    if (this.#checkpointer || this.#db.memory) return;
+    const worker = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), {
+      workerData: { path: this.#db.name, intervalMs: 250 },
+    });
+    worker.on('error', () => undefined);
+    worker.unref();
+    this.#checkpointer = worker;
+  }
+
   async close(): Promise<void> {
     await this.#commits.idle();
+    if (this.#checkpointer) {
+      const exited = new Promise((resolve) => this.#checkpointer?.once('exit', resolve));
+      // Referenced again while it stops, so that waiting for it keeps the process alive.
+      this.#checkpointer.ref();
+      this.#checkpointer.postMessage('stop');
+      await exited;
+      this.#checkpointer = undefined;
+    }
     if (this.#db.open) this.#db.close();
   }
 }
