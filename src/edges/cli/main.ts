@@ -504,7 +504,11 @@ function migrateCommand(): Command {
     )
     .action(async (options: { db: string; databaseUrl?: string }) => {
       if (options.databaseUrl !== undefined) {
-        const storage = await PostgresStorage.open(options.databaseUrl);
+        const storage = await PostgresStorage.open(options.databaseUrl).catch((error: unknown) => {
+          throw new Error(
+            `cannot open PostgreSQL database ${redactUrl(options.databaseUrl ?? '')}: ${(error as Error).message}`,
+          );
+        });
         await storage.close();
         process.stdout.write(`database ${redactUrl(options.databaseUrl)} is up to date\n`);
         return;
