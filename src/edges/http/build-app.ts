@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type preValidationHookHandler,
 } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -40,8 +41,8 @@ export interface AppDependencies {
 /**
  * A request must arrive completely (headers and body) within `timeoutMs`, or it is answered with a
  * 400 envelope and its connection closed: a client trickling a body cannot hold a socket forever.
- * The deadline ends once the body is parsed, so it never interrupts a handler that is committing.
- * One sweep timer checks the requests in flight (a timer per request costs every request).
+ * A request whose bytes have all arrived is past its deadline, so a handler that is committing is
+ * never interrupted. One hook notes each request; one sweep timer checks those still arriving.
  */
 function installRequestDeadline(app: FastifyInstance, timeoutMs: number): void {
   const arriving = new Map<object, { deadline: number; request: FastifyRequest; reply: FastifyReply }>();
@@ -63,9 +64,10 @@ function installRequestDeadline(app: FastifyInstance, timeoutMs: number): void {
     () => {
       const now = performance.now();
       for (const [raw, entry] of arriving) {
-        if (entry.deadline > now) continue;
+        const done = entry.request.raw.complete || entry.reply.raw.headersSent || entry.request.raw.destroyed;
+        if (!done && entry.deadline > now) continue;
         arriving.delete(raw);
-        expire(entry.request, entry.reply);
+        if (!done) expire(entry.request, entry.reply);
       }
     },
     Math.max(20, Math.min(1_000, timeoutMs / 10)),
@@ -76,17 +78,15 @@ function installRequestDeadline(app: FastifyInstance, timeoutMs: number): void {
     done();
   });
   app.addHook('onRequest', (request, reply, done) => {
-    arriving.set(request.raw, { deadline: performance.now() + timeoutMs, request, reply });
-    done();
-  });
-  const arrived = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
-    arriving.delete(request.raw);
-    done();
-  };
-  app.addHook('preHandler', arrived);
-  app.addHook('onResponse', arrived);
-  app.addHook('onRequestAbort', (request, done) => {
-    arriving.delete(request.raw);
+    // Only a body can still be arriving: a request without one (most GETs) needs no watching.
+    const raw = request.raw;
+    const length = raw.headers['content-length'];
+    const hasBody =
+      raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    if (hasBody && !raw.complete) {
+      arriving.set(raw, { deadline: performance.now() + timeoutMs, request, reply });
+      raw.once('end', () => arriving.delete(raw));
+    }
     done();
   });
 }
@@ -149,6 +149,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   app.addHook('onSend', (request, reply, _payload, done) => {
     reply.header('x-request-id', request.id);
+    deps.metrics?.record(request, reply);
     // Group commit lets the engine run ahead of the disk by one batch: hold every reply until the
     // steps issued before it are durable, so no client sees state a crash could still undo.
     const pending = deps.trading.pendingCommits();
@@ -164,15 +165,21 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     if (refreshing) refreshing.then(() => done(), done);
     else done();
   });
-  app.addHook('preValidation', (request, _reply, done) => {
-    const schema = request.routeOptions.schema;
-    if (schema) {
-      coerceNumericFields(request.query, schema.querystring as TSchema | undefined);
+  // Per route, with the route's schemas captured once: reading request.routeOptions builds an
+  // object on every access, which every request would pay for.
+  app.addHook('onRoute', (route) => {
+    const query = route.schema?.querystring as TSchema | undefined;
+    const body = route.schema?.body as TSchema | undefined;
+    if (!query && !body) return;
+    const coerce: preValidationHookHandler = (request, _reply, done) => {
+      coerceNumericFields(request.query, query);
       // An empty body on a route with a body schema is an empty form, not a missing object.
-      if (schema.body && (request.body === undefined || request.body === null)) request.body = {};
-      coerceNumericFields(request.body, schema.body as TSchema | undefined);
-    }
-    done();
+      if (body && (request.body === undefined || request.body === null)) request.body = {};
+      coerceNumericFields(request.body, body);
+      done();
+    };
+    const existing = route.preValidation;
+    route.preValidation = existing === undefined ? [coerce] : [coerce, ...[existing].flat()];
   });
 
   await app.register(swagger, {

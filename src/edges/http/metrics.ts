@@ -3,7 +3,7 @@
  * filled and rejected, open deals, quote ticks and the trigger index size. One registry per server
  * (no global default registry), so several servers in one process never mix their figures.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ChangeSet } from '../../engine/engine.ts';
 import type { TradingObserver } from '../../application/ports.ts';
@@ -18,6 +18,10 @@ export class ServerMetrics implements TradingObserver {
   readonly #ordersRejected: Counter;
   readonly #stopOuts: Counter;
   readonly #quoteTicks: Counter;
+  readonly #children = new Map<
+    string,
+    { requests: { inc(): void }; latency: { observe(value: number): void } }
+  >();
 
   constructor(trading: () => TradingService | undefined) {
     const registers = [this.registry];
@@ -95,14 +99,28 @@ export class ServerMetrics implements TradingObserver {
     this.#quoteTicks.inc(count);
   }
 
+  /**
+   * Counts a request and observes its latency (up to its reply being sent). Called from the one
+   * onSend hook (build-app.ts): a hook phase of its own would cost every request more than this.
+   * Label children are cached per route, method and status: unmatched paths share one label, so
+   * junk URLs cannot blow up the series count (or this cache).
+   */
+  record(request: FastifyRequest, reply: FastifyReply): void {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const key = `${request.method} ${route} ${reply.statusCode}`;
+    let children = this.#children.get(key);
+    if (!children) {
+      children = {
+        requests: this.#requests.labels(request.method, route, String(reply.statusCode)),
+        latency: this.#latency.labels(request.method, route),
+      };
+      this.#children.set(key, children);
+    }
+    children.requests.inc();
+    children.latency.observe(reply.elapsedTime / 1000);
+  }
+
   install(app: FastifyInstance): void {
-    app.addHook('onResponse', (request, reply, done) => {
-      // Unmatched paths share one label, so junk URLs cannot blow up the series count.
-      const route = request.routeOptions.url ?? 'unmatched';
-      this.#requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-      this.#latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-      done();
-    });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       reply.type(this.registry.contentType);
       return this.registry.metrics();
