@@ -501,17 +501,19 @@ export class TradingService {
 
   async #refreshShared(shared: SharedStorage, accountId: string): Promise<void> {
     // Clients are shown the stored state (#stored): it is current unless another process wrote since.
-    const current = async (): Promise<boolean> => {
-      const version = await shared.accountVersion(accountId);
-      return (
-        version === undefined ||
-        (this.#stored.get(accountId)?.version === version && !this.#stale.has(accountId))
-      );
-    };
-    if (await current()) return;
+    if (await this.#isCurrent(shared, accountId)) return;
     await this.#serially(accountId, async () => {
-      if (!(await current())) await this.#reload(shared, accountId);
+      if (!(await this.#isCurrent(shared, accountId))) await this.#reload(shared, accountId);
     });
+  }
+
+  /** Whether no other process has written the account since this one last stored or loaded it. */
+  async #isCurrent(shared: SharedStorage, accountId: string): Promise<boolean> {
+    const version = await shared.accountVersion(accountId);
+    return (
+      version === undefined ||
+      (this.#stored.get(accountId)?.version === version && !this.#stale.has(accountId))
+    );
   }
 
   #onClusterChange(change: ClusterChange): void {
@@ -566,7 +568,13 @@ export class TradingService {
       const result = this.engine.handle(command, this.now());
       const [part] = this.#partition(result.changes);
       this.#report(result.changes);
-      const outcome = part ? await this.#commitPart(shared, part) : 'written';
+      let outcome = part ? await this.#commitPart(shared, part) : 'written';
+      // A refusal that changes nothing (an order this process has not seen yet) wrote no version
+      // to race with: confirm the account was current before believing it.
+      if (!part && !result.ok && !(await this.#isCurrent(shared, accountId))) {
+        await this.#serially(accountId, () => this.#reload(shared, accountId));
+        outcome = 'lost';
+      }
       if (outcome === 'written') {
         if (!result.ok) throw AppError.from(result.rejection);
         return result;
