@@ -484,6 +484,11 @@ export class TradingService {
     };
   }
 
+  /** True when several processes may share the storage (see SharedStorage). */
+  get sharesStorage(): boolean {
+    return this.#shared !== undefined;
+  }
+
   /**
    * Makes sure this process shows the account as stored, with every step issued before it
    * written: a client may write through one process and read through another. Before a write

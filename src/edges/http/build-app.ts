@@ -157,14 +157,17 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     else done();
   });
   // With several processes on one database, an account may have changed through another one:
-  // account routes first bring it up to date (a no-op with a database of our own).
-  app.addHook('preHandler', (request, _reply, done) => {
-    const accountId = (request.params as { account_id?: unknown } | undefined)?.account_id;
-    const purpose = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
-    const refreshing = typeof accountId === 'string' ? deps.trading.refresh(accountId, purpose) : undefined;
-    if (refreshing) refreshing.then(() => done(), done);
-    else done();
-  });
+  // account routes first bring it up to date. (With a database of its own a process needs no
+  // such hook, and every request is spared it.)
+  if (deps.trading.sharesStorage) {
+    app.addHook('preHandler', (request, _reply, done) => {
+      const accountId = (request.params as { account_id?: unknown } | undefined)?.account_id;
+      const purpose = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
+      const refreshing = typeof accountId === 'string' ? deps.trading.refresh(accountId, purpose) : undefined;
+      if (refreshing) refreshing.then(() => done(), done);
+      else done();
+    });
+  }
   // Per route, with the route's schemas captured once: reading request.routeOptions builds an
   // object on every access, which every request would pay for.
   app.addHook('onRoute', (route) => {
