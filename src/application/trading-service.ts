@@ -512,6 +512,15 @@ export class TradingService {
     });
   }
 
+  /** Resolves once no step of the account is waiting to be written (or after a bounded wait). */
+  async #settled(accountId: string): Promise<void> {
+    for (let round = 0; round < 100; round += 1) {
+      const tail = this.#accountTasks.get(accountId);
+      if (!tail) return;
+      await tail;
+    }
+  }
+
   /** Whether no other process has written the account since this one last stored or loaded it. */
   async #isCurrent(shared: SharedStorage, accountId: string): Promise<boolean> {
     const version = await shared.accountVersion(accountId);
@@ -570,15 +579,21 @@ export class TradingService {
       }
       // Computed now, on memory as it stands, and written in the account's order of steps: memory
       // order and write order are the same, as with a database of our own.
+      const epoch = this.#epochs.get(accountId) ?? 0;
       const result = this.engine.handle(command, this.now());
       const [part] = this.#partition(result.changes);
       this.#report(result.changes);
       let outcome = part ? await this.#commitPart(shared, part) : 'written';
-      // A refusal that changes nothing (an order this process has not seen yet) wrote no version
-      // to race with: confirm the account was current before believing it.
-      if (!part && !result.ok && !(await this.#isCurrent(shared, accountId))) {
-        await this.#serially(accountId, () => this.#reload(shared, accountId));
-        outcome = 'lost';
+      // A refusal that changes nothing wrote no version to race with. It may rest on an order this
+      // process has not seen yet, or on a step of its own that will lose its race: believe it only
+      // once this process's steps for the account are settled and the account is as stored.
+      if (!part && !result.ok) {
+        await this.#settled(accountId);
+        if ((this.#epochs.get(accountId) ?? 0) !== epoch) outcome = 'void';
+        else if (!(await this.#isCurrent(shared, accountId))) {
+          await this.#serially(accountId, () => this.#reload(shared, accountId));
+          outcome = 'lost';
+        }
       }
       if (outcome === 'written') {
         if (!result.ok) throw AppError.from(result.rejection);
