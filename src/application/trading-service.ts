@@ -572,11 +572,7 @@ export class TradingService {
     const accountId = command.accountId;
     for (let attempt = 1; ; attempt += 1) {
       await shared.reserveIds(8, 8);
-      if (this.#stale.has(accountId)) {
-        await this.#serially(accountId, async () => {
-          if (this.#stale.has(accountId)) await this.#reload(shared, accountId);
-        });
-      }
+      if (this.#stale.has(accountId)) await this.#reloadIfStale(shared, accountId);
       // Computed now, on memory as it stands, and written in the account's order of steps: memory
       // order and write order are the same, as with a database of our own.
       const epoch = this.#epochs.get(accountId) ?? 0;
@@ -686,13 +682,14 @@ export class TradingService {
 
   async #reloadStale(shared: SharedStorage): Promise<void> {
     const stale = [...this.#stale];
-    await Promise.all(
-      stale.map((accountId) =>
-        this.#serially(accountId, async () => {
-          if (this.#stale.has(accountId)) await this.#reload(shared, accountId);
-        }),
-      ),
-    );
+    await Promise.all(stale.map((accountId) => this.#reloadIfStale(shared, accountId)));
+  }
+
+  /** Reloads the account in its turn, unless a reload queued before this one made it fresh. */
+  #reloadIfStale(shared: SharedStorage, accountId: string): Promise<void> {
+    return this.#serially(accountId, async () => {
+      if (this.#stale.has(accountId)) await this.#reload(shared, accountId);
+    });
   }
 
   /** Replaces the account's book with the stored one, then fires what current quotes cross. */
