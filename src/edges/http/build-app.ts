@@ -6,8 +6,6 @@ import type { Duplex } from 'node:stream';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
   type preValidationHookHandler,
 } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -38,59 +36,6 @@ export interface AppDependencies {
   requestTimeoutMs?: number;
 }
 
-/**
- * A request must arrive completely (headers and body) within `timeoutMs`, or it is answered with a
- * 400 envelope and its connection closed: a client trickling a body cannot hold a socket forever.
- * A request whose bytes have all arrived is past its deadline, so a handler that is committing is
- * never interrupted. One hook notes each request; one sweep timer checks those still arriving.
- */
-function installRequestDeadline(app: FastifyInstance, timeoutMs: number): void {
-  const arriving = new Map<object, { deadline: number; request: FastifyRequest; reply: FastifyReply }>();
-  const expire = (request: FastifyRequest, reply: FastifyReply): void => {
-    if (reply.raw.headersSent) return;
-    const body = JSON.stringify({
-      code: 'error',
-      msg: 'request timed out: send the whole request within the time limit',
-      error: 'invalid_request',
-    });
-    reply.raw.writeHead(400, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      connection: 'close',
-    });
-    reply.raw.end(body, () => request.raw.socket.destroy());
-  };
-  const sweep = setInterval(
-    () => {
-      const now = performance.now();
-      for (const [raw, entry] of arriving) {
-        const done = entry.request.raw.complete || entry.reply.raw.headersSent || entry.request.raw.destroyed;
-        if (!done && entry.deadline > now) continue;
-        arriving.delete(raw);
-        if (!done) expire(entry.request, entry.reply);
-      }
-    },
-    Math.max(20, Math.min(1_000, timeoutMs / 10)),
-  );
-  sweep.unref();
-  app.addHook('onClose', (_instance, done) => {
-    clearInterval(sweep);
-    done();
-  });
-  app.addHook('onRequest', (request, reply, done) => {
-    // Only a body can still be arriving: a request without one (most GETs) needs no watching.
-    const raw = request.raw;
-    const length = raw.headers['content-length'];
-    const hasBody =
-      raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-    if (hasBody && !raw.complete) {
-      arriving.set(raw, { deadline: performance.now() + timeoutMs, request, reply });
-      raw.once('end', () => arriving.delete(raw));
-    }
-    done();
-  });
-}
-
 /** A complete HTTP/1.1 400 response with the JSON error envelope, for paths Fastify never sees. */
 function rawBadRequest(msg: string): string {
   const body = JSON.stringify({ code: 'error', msg, error: 'invalid_request' });
@@ -102,12 +47,24 @@ function rawBadRequest(msg: string): string {
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   let requestCounter = 0;
+  const requestTimeout = deps.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => `req-${(++requestCounter).toString(36)}`,
-    requestTimeout: deps.requestTimeoutMs ?? 30_000,
+    // A request must arrive completely (headers and body) within the time limit, or Node's HTTP
+    // server cuts it off through clientErrorHandler below (a 400 envelope, connection closed):
+    // a client trickling a body cannot hold a socket forever. A request whose bytes have all
+    // arrived is past this limit, so a handler that is committing is never interrupted. Node
+    // checks every 30 s by default; check often enough that the limit holds to a tenth. (Node
+    // enforces the limit only while the headers' own limit is no longer than it.)
+    requestTimeout,
+    http: {
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: Math.max(20, Math.min(1_000, requestTimeout / 10)),
+    },
     // While closing, requests already on open connections are still served (storage closes after
     // the HTTP server): Fastify's raw 503 would be a 5xx outside the envelope.
     return503OnClosing: false,
@@ -143,7 +100,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   installBodyParsing(app);
   installErrorHandling(app);
-  installRequestDeadline(app, deps.requestTimeoutMs ?? 30_000);
   deps.metrics?.install(app);
   if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
 
