@@ -5,7 +5,8 @@
  * - Every quantity is an integer count of a fixed unit, so arithmetic is exact.
  *   Prices count 1e-8, volumes and ratios 1e-6, money counts the minor unit (1e-2).
  * - Integers stay below 2^53; products that could exceed it are computed in bigint (see money.ts).
- * - Conversion from and to decimal text happens only at the edges, never through float arithmetic.
+ * - Conversion from and to decimal text happens only at the edges, never through float arithmetic
+ *   that could round differently from the text (see fromScaled).
  */
 
 export const PRICE_DECIMALS = 8;
@@ -51,8 +52,14 @@ export function toScaled(value: number | string, decimals: number): number | und
 
 /** Formats an integer count of 10^-decimals as a JSON-safe number with no float artefacts. */
 export function fromScaled(scaled: number, decimals: number): number {
-  return Number(scaledToText(scaled, decimals));
+  // The same number as reading scaledToText's exact decimal text back, without building it: IEEE
+  // division is correctly rounded, and so is reading decimal text, so both give the double nearest
+  // to scaled × 10^-decimals while scaled and 10^decimals are exact (safe integers; 10^22 at most).
+  return scaled / (POWERS_OF_TEN[decimals] ?? Number(`1e${decimals}`));
 }
+
+/** 10^0 … 10^22, each exact (read from text, which rounds correctly, rather than computed). */
+const POWERS_OF_TEN: readonly number[] = Array.from({ length: 23 }, (_, exponent) => Number(`1e${exponent}`));
 
 /** Exact decimal text for an integer count of 10^-decimals, trailing zeros trimmed. */
 export function scaledToText(scaled: number, decimals: number): string {
