@@ -445,20 +445,24 @@ export class TradingService {
     // submitted at once; the chain below only tracks the newest for flush() and failure.
     const commit = this.storage.commit(changes, quotes);
     this.#inFlight += 1;
-    const settled = (): void => {
-      this.#inFlight -= 1;
-    };
-    commit.then(settled, settled);
-    this.#commits = commit.catch((error: unknown) => {
-      this.#broken = error;
-      this.#logger.error(
-        { event: 'commit_failed', err: error },
-        'commit failed: stopping, memory and storage may differ',
-      );
-      this.#onFatal(error);
-    });
+    this.#commits = commit.then(this.#committed, this.#commitFailed);
     return commit;
   }
+
+  // Made once, not per commit.
+  readonly #committed = (): void => {
+    this.#inFlight -= 1;
+  };
+
+  readonly #commitFailed = (error: unknown): void => {
+    this.#inFlight -= 1;
+    this.#broken = error;
+    this.#logger.error(
+      { event: 'commit_failed', err: error },
+      'commit failed: stopping, memory and storage may differ',
+    );
+    this.#onFatal(error);
+  };
 
   // ---- Several processes on one database ----
   //
