@@ -8,6 +8,10 @@
  * order, and every caller's promise resolves only after that transaction is durable. While a
  * (possibly asynchronous) write is in flight, new commits queue for the next batch.
  *
+ * A store may split the two: `write` applies the batch (atomically, in order) and a separate
+ * `flush` makes everything applied so far durable. The next batch is then written while the
+ * previous one is still being flushed, and each caller hears "done" once its flush has finished.
+ *
  * Durability is unchanged: nobody hears "done" before their change is on disk. Failure stays
  * isolated: if a batch fails, its items are retried one transaction each, so only the change set
  * that cannot be written is rejected, and the others land exactly as they would have alone.
@@ -20,12 +24,20 @@ interface Waiting<T> {
 
 export class GroupCommit<T> {
   readonly #write: (batch: readonly T[]) => Promise<void> | void;
+  readonly #flush: (() => Promise<void>) | undefined;
   #waiting: Waiting<T>[] = [];
   #draining: Promise<void> | undefined;
+  /** The latest flush begun, if any: flushes finish in the order they begin. */
+  #flushing: Promise<void> | undefined;
 
-  /** `write` must apply the batch atomically, in order, and return (or resolve) once durable. */
-  constructor(write: (batch: readonly T[]) => Promise<void> | void) {
+  /**
+   * `write` must apply the batch atomically, in order, and return (or resolve) once durable, or,
+   * when `flush` is given, once applied; `flush` must resolve once everything applied before the
+   * call is durable.
+   */
+  constructor(write: (batch: readonly T[]) => Promise<void> | void, flush?: () => Promise<void>) {
     this.#write = write;
+    this.#flush = flush;
   }
 
   submit(item: T): Promise<void> {
@@ -35,9 +47,12 @@ export class GroupCommit<T> {
     });
   }
 
-  /** Resolves once everything submitted so far has been written (or has failed). */
+  /** Resolves once everything submitted so far has been written and flushed (or has failed). */
   async idle(): Promise<void> {
-    while (this.#draining) await this.#draining;
+    while (this.#draining || this.#flushing) {
+      if (this.#draining) await this.#draining;
+      else await this.#flushing?.catch(() => undefined);
+    }
   }
 
   async #drain(): Promise<void> {
@@ -47,7 +62,7 @@ export class GroupCommit<T> {
         this.#waiting = [];
         try {
           await this.#write(batch.map((waiting) => waiting.item));
-          for (const waiting of batch) waiting.resolve();
+          this.#settle(batch);
         } catch (error) {
           if (batch.length === 1) batch[0]?.reject(error);
           else await this.#isolate(batch);
@@ -62,10 +77,30 @@ export class GroupCommit<T> {
     for (const waiting of batch) {
       try {
         await this.#write([waiting.item]);
-        waiting.resolve();
+        this.#settle([waiting]);
       } catch (error) {
         waiting.reject(error);
       }
     }
+  }
+
+  /** Written: done now, or once flushed. */
+  #settle(written: readonly Waiting<T>[]): void {
+    if (!this.#flush) {
+      for (const waiting of written) waiting.resolve();
+      return;
+    }
+    const flushed = this.#flush();
+    this.#flushing = flushed;
+    flushed.then(
+      () => {
+        for (const waiting of written) waiting.resolve();
+        if (this.#flushing === flushed) this.#flushing = undefined;
+      },
+      (error: unknown) => {
+        for (const waiting of written) waiting.reject(error);
+        if (this.#flushing === flushed) this.#flushing = undefined;
+      },
+    );
   }
 }

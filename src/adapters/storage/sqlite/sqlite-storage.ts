@@ -1,6 +1,12 @@
 /**
- * SQLite storage through better-sqlite3: one file, WAL journal, synchronous=FULL so that a
- * committed transaction survives a crash or power loss before the reply is sent.
+ * SQLite storage through better-sqlite3: one file, WAL journal, and a committed transaction
+ * survives a crash or power loss before the reply is sent.
+ *
+ * Administrative writes (users, tokens, accounts, settings) commit with synchronous=FULL: COMMIT
+ * flushes the log. Trading change sets, the hot path, are group-committed (group-commit.ts) through
+ * a second connection that commits without flushing, and the log is then flushed on libuv's thread
+ * pool (wal-flusher.ts); a caller hears "done" only after that flush. The flush is the same one
+ * FULL would do inside COMMIT, but the event loop serves requests meanwhile.
  *
  * Migrations are numbered SQL files applied in order; each applied migration's checksum is
  * recorded and checked at every start, so an edited migration is refused rather than skipped.
@@ -22,6 +28,7 @@ import type {
 } from '../../../engine/model.ts';
 import type { HistoryQuery, NewAccount, Page, Storage } from '../../../application/storage.ts';
 import { GroupCommit } from '../group-commit.ts';
+import { WalFlusher } from './wal-flusher.ts';
 import { changedMigrationError, readMigrations, type Migration } from '../migrations.ts';
 import {
   accountFromRow,
@@ -70,6 +77,9 @@ export class SqliteStorage implements Storage {
   #committed = 0;
   #checkpointer: Worker | undefined;
   readonly #commits: GroupCommit<{ changes: ChangeSet; quotes: readonly Quote[] }>;
+  /** The connection change sets are committed through, and what makes them durable. */
+  readonly #changeDb: Database.Database | undefined;
+  readonly #flusher: WalFlusher | undefined;
 
   /** Opens (creating if needed) the database file and migrates it. Throws with a clear message. */
   static open(path: string, options: SqliteOpenOptions = {}): SqliteStorage {
@@ -98,31 +108,48 @@ export class SqliteStorage implements Storage {
     const maxOrder = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM orders').get() as { id: number };
     const maxDeal = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM deals').get() as { id: number };
     this.ids = new SequentialIds(maxOrder.id, maxDeal.id);
-    const writeBatch = db.transaction(
+    // Change sets are written through a connection of their own that commits without flushing;
+    // the flusher then makes them durable off the event loop (wal-flusher.ts). Every other write
+    // (accounts, users, tokens, settings) commits through the main connection, flushed in COMMIT.
+    // A private in-memory database has no second connection and nothing to flush.
+    if (!db.memory) {
+      this.#changeDb = new Database(db.name);
+      this.#changeDb.pragma('synchronous = NORMAL');
+      this.#changeDb.pragma('foreign_keys = ON');
+      this.#changeDb.pragma('busy_timeout = 5000');
+      this.#changeDb.pragma('wal_autocheckpoint = 10000');
+      this.#flusher = new WalFlusher(db.name);
+    }
+    const writeDb = this.#changeDb ?? db;
+    const write = prepareChangeStatements(writeDb);
+    const writeBatch = writeDb.transaction(
       (batch: readonly { changes: ChangeSet; quotes: readonly Quote[] }[]) => {
-        const s = this.#statements;
         for (const { changes, quotes } of batch) {
-          for (const order of changes.orders) s.upsertOrder.run(orderRow(order));
-          for (const deal of changes.deals) s.upsertDeal.run(dealRow(deal));
+          for (const order of changes.orders) write.upsertOrder.run(orderRow(order));
+          for (const deal of changes.deals) write.upsertDeal.run(dealRow(deal));
           for (const account of changes.accounts) {
-            s.updateAccount.run({
+            write.updateAccount.run({
               id: Number(account.id),
               name: account.name,
               status: account.status,
               balance: account.balance,
             });
           }
-          for (const entry of changes.ledger) s.insertLedger.run(ledgerRow(entry));
-          for (const fill of changes.fills) s.insertFill.run(fillRow(fill));
-          for (const quote of quotes) s.upsertQuote.run(quoteRow(quote));
+          for (const entry of changes.ledger) write.insertLedger.run(ledgerRow(entry));
+          for (const fill of changes.fills) write.insertFill.run(fillRow(fill));
+          for (const quote of quotes) write.upsertQuote.run(quoteRow(quote));
         }
       },
     );
-    this.#commits = new GroupCommit((batch) => {
-      writeBatch(batch);
-      this.#committed += batch.length;
-      if (this.#committed >= CHECKPOINTER_AFTER_COMMITS) this.#startCheckpointer();
-    });
+    const flusher = this.#flusher;
+    this.#commits = new GroupCommit(
+      (batch) => {
+        writeBatch(batch);
+        this.#committed += batch.length;
+        if (this.#committed >= CHECKPOINTER_AFTER_COMMITS) this.#startCheckpointer();
+      },
+      flusher && (() => flusher.flush()),
+    );
   }
 
   async loadInstruments(): Promise<Instrument[]> {
@@ -368,6 +395,8 @@ export class SqliteStorage implements Storage {
       await exited;
       this.#checkpointer = undefined;
     }
+    this.#flusher?.close();
+    if (this.#changeDb?.open) this.#changeDb.close();
     if (this.#db.open) this.#db.close();
   }
 }
@@ -413,7 +442,11 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   }
 }
 
-function prepareStatements(db: Database.Database) {
+const INSERT_LEDGER = `INSERT INTO ledger (account_id, amount, balance_after, comment, time)
+  VALUES (@account_id, @amount, @balance_after, @comment, @time)`;
+
+/** What a change set writes (through the change-set connection; see the constructor). */
+function prepareChangeStatements(db: Database.Database) {
   return {
     upsertOrder: db.prepare(
       `INSERT INTO orders (id, account_id, ticker, side, type, volume, price, filled_price, expiration, stop_loss, take_profit,
@@ -437,10 +470,7 @@ function prepareStatements(db: Database.Database) {
     updateAccount: db.prepare(
       'UPDATE accounts SET name = @name, status = @status, balance = @balance, version = version + 1 WHERE id = @id',
     ),
-    insertLedger: db.prepare(
-      `INSERT INTO ledger (account_id, amount, balance_after, comment, time)
-       VALUES (@account_id, @amount, @balance_after, @comment, @time)`,
-    ),
+    insertLedger: db.prepare(INSERT_LEDGER),
     insertFill: db.prepare(
       `INSERT INTO fills (order_id, account_id, ticker, side, order_type, volume, price, time, quote_time, bid, ask, rule, deal_ids)
        VALUES (@order_id, @account_id, @ticker, @side, @order_type, @volume, @price, @time, @quote_time, @bid, @ask, @rule, @deal_ids)`,
@@ -450,6 +480,12 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (ticker) DO UPDATE SET bid = excluded.bid, ask = excluded.ask, time = excluded.time,
          last = excluded.last, last_time = excluded.last_time`,
     ),
+  };
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertLedger: db.prepare(INSERT_LEDGER),
     upsertInstrument: db.prepare(
       `INSERT INTO instruments (ticker, description, contract_size, units, min_volume, max_volume, volume_step, min_tick,
          leverage, trade_mode, quote_currency, calendar, volatility, spread_ticks, reference_price)
