@@ -742,7 +742,7 @@ export class Engine {
       );
     }
     if (!this.market.get(instrument.ticker)) return undefined;
-    const before = accountMetrics(book, book.deals.values(), this.#instrumentLookup, this.market);
+    const before = accountMetrics(book, book.deals.values(), this.#instrumentLookup, this.market, 'margin');
     const change = fillChange(book, instrument.ticker, side, volume, price);
     let marginAfter: Money;
     let equityAfter: Money;
@@ -750,8 +750,8 @@ export class Engine {
       // Only the positions the fill changes are valued again. Every figure is a sum of per-position
       // integers valued on the same market, so before − replaced + added equals valuing every
       // position after the fill (and saves a full revaluation per fill).
-      const replaced = accountMetrics(book, change.replaced, this.#instrumentLookup, this.market);
-      const added = accountMetrics(book, change.added, this.#instrumentLookup, this.market);
+      const replaced = accountMetrics(book, change.replaced, this.#instrumentLookup, this.market, 'margin');
+      const added = accountMetrics(book, change.added, this.#instrumentLookup, this.market, 'margin');
       marginAfter = before.margin - replaced.margin + added.margin;
       equityAfter = before.equity - replaced.unrealizedProfit + added.unrealizedProfit;
     } else {
@@ -759,13 +759,19 @@ export class Engine {
       const replaced = new Set<Deal>(change.replaced);
       const positions: Position[] = [...change.added];
       for (const deal of book.deals.values()) if (!replaced.has(deal)) positions.push(deal);
-      const after = accountMetrics(book, positions, this.#instrumentLookup, atFill);
+      const after = accountMetrics(book, positions, this.#instrumentLookup, atFill, 'margin');
       marginAfter = after.margin;
       equityAfter = after.equity;
     }
     // A closed part's profit moves from floating to the balance: equity keeps it. It settles at the
     // closing price of that market, so valuing it there gives exactly what #settle books.
-    equityAfter += accountMetrics(book, change.settled, this.#instrumentLookup, atFill).unrealizedProfit;
+    equityAfter += accountMetrics(
+      book,
+      change.settled,
+      this.#instrumentLookup,
+      atFill,
+      'margin',
+    ).unrealizedProfit;
     if (marginAfter > before.margin && equityAfter - marginAfter < 0) {
       return reject(
         'insufficient_margin',
@@ -1280,7 +1286,13 @@ export class Engine {
   #adjustBalance(step: Step, book: AccountBook, command: AdjustBalance): Rejection | { balance: Money } {
     if (command.amount === 0) return reject('invalid_amount', 'amount must not be 0');
     if (command.amount < 0) {
-      const metrics = accountMetrics(book, book.deals.values(), this.#instrumentLookup, this.market);
+      const metrics = accountMetrics(
+        book,
+        book.deals.values(),
+        this.#instrumentLookup,
+        this.market,
+        'margin',
+      );
       if (-command.amount > metrics.freeMargin || -command.amount > book.account.balance) {
         return reject(
           'insufficient_funds',
@@ -1316,7 +1328,13 @@ export class Engine {
   #enforceMargin(step: Step, book: AccountBook): void {
     const accountId = book.account.id;
     for (;;) {
-      const metrics = accountMetrics(book, book.deals.values(), this.#instrumentLookup, this.market);
+      const metrics = accountMetrics(
+        book,
+        book.deals.values(),
+        this.#instrumentLookup,
+        this.market,
+        'margin',
+      );
       if (metrics.margin <= 0) {
         this.#inMarginCall.delete(accountId);
         return;
@@ -1445,21 +1463,11 @@ function pendingPriceRejection(
   const watched = order.side === 'buy' ? quote.ask : quote.bid;
   const name = order.side === 'buy' ? 'ask' : 'bid';
   const below = (order.side === 'buy') === (order.type === 'limit');
-  const shown = `${formatPrice(order.price, instrument)}`;
-  const current = `${name} ${formatPrice(watched, instrument)}`;
-  if (below && order.price >= watched) {
-    return reject(
-      'invalid_price',
-      `${order.side} ${order.type} price ${shown} must be below the current ${current}`,
-    );
-  }
-  if (!below && order.price <= watched) {
-    return reject(
-      'invalid_price',
-      `${order.side} ${order.type} price ${shown} must be above the current ${current}`,
-    );
-  }
-  return undefined;
+  if (below ? order.price < watched : order.price > watched) return undefined;
+  return reject(
+    'invalid_price',
+    `${order.side} ${order.type} price ${formatPrice(order.price, instrument)} must be ${below ? 'below' : 'above'} the current ${name} ${formatPrice(watched, instrument)}`,
+  );
 }
 
 /** A long's stop loss sits below and take profit above the reference price; a short mirrors it. */
@@ -1471,19 +1479,17 @@ function stopLevelsRejection(
   instrument: Instrument,
   referenceName: string,
 ): Rejection | undefined {
-  const shown = formatPrice(reference, instrument);
-  const where = side === 'buy' ? 'below' : 'above';
-  const opposite = side === 'buy' ? 'above' : 'below';
+  // Prices are formatted only for a rejection's message: most orders pass.
   if (stopLoss !== null && (side === 'buy' ? stopLoss >= reference : stopLoss <= reference)) {
     return reject(
       'invalid_stop_loss',
-      `stop_loss ${formatPrice(stopLoss, instrument)} must be ${where} the ${referenceName} ${shown} for a ${side}`,
+      `stop_loss ${formatPrice(stopLoss, instrument)} must be ${side === 'buy' ? 'below' : 'above'} the ${referenceName} ${formatPrice(reference, instrument)} for a ${side}`,
     );
   }
   if (takeProfit !== null && (side === 'buy' ? takeProfit <= reference : takeProfit >= reference)) {
     return reject(
       'invalid_take_profit',
-      `take_profit ${formatPrice(takeProfit, instrument)} must be ${opposite} the ${referenceName} ${shown} for a ${side}`,
+      `take_profit ${formatPrice(takeProfit, instrument)} must be ${side === 'buy' ? 'above' : 'below'} the ${referenceName} ${formatPrice(reference, instrument)} for a ${side}`,
     );
   }
   return undefined;
