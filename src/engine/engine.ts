@@ -742,7 +742,7 @@ export class Engine {
       );
     }
     if (!this.market.get(instrument.ticker)) return undefined;
-    const before = accountMetrics(book, book.deals.values(), this.#instrumentLookup, this.market, 'margin');
+    const before = this.#marginFigures(book);
     const change = fillChange(book, instrument.ticker, side, volume, price);
     let marginAfter: Money;
     let equityAfter: Money;
@@ -1286,13 +1286,7 @@ export class Engine {
   #adjustBalance(step: Step, book: AccountBook, command: AdjustBalance): Rejection | { balance: Money } {
     if (command.amount === 0) return reject('invalid_amount', 'amount must not be 0');
     if (command.amount < 0) {
-      const metrics = accountMetrics(
-        book,
-        book.deals.values(),
-        this.#instrumentLookup,
-        this.market,
-        'margin',
-      );
+      const metrics = this.#marginFigures(book);
       if (-command.amount > metrics.freeMargin || -command.amount > book.account.balance) {
         return reject(
           'insufficient_funds',
@@ -1325,16 +1319,15 @@ export class Engine {
 
   // ---- Margin enforcement ----
 
+  /** The book's margin and floating profit at current quotes (no market value: margin checks). */
+  #marginFigures(book: AccountBook): AccountMetrics {
+    return accountMetrics(book, book.deals.values(), this.#instrumentLookup, this.market, 'margin');
+  }
+
   #enforceMargin(step: Step, book: AccountBook): void {
     const accountId = book.account.id;
     for (;;) {
-      const metrics = accountMetrics(
-        book,
-        book.deals.values(),
-        this.#instrumentLookup,
-        this.market,
-        'margin',
-      );
+      const metrics = this.#marginFigures(book);
       if (metrics.margin <= 0) {
         this.#inMarginCall.delete(accountId);
         return;
