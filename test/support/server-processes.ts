@@ -44,24 +44,34 @@ export class ServerProcesses {
 
   /**
    * Starts `stockstrader serve <args> --port <free port>` and resolves once it serves requests;
-   * retries on the rare port race. `args` must not name a port.
+   * retries on the rare port race. `args` must not name a port; `nodeArgs` go to node itself
+   * (e.g. `--cpu-prof`).
    */
-  async start(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ServerProcess> {
+  async start(
+    args: readonly string[],
+    env: NodeJS.ProcessEnv = process.env,
+    nodeArgs: readonly string[] = [],
+  ): Promise<ServerProcess> {
     for (let attempt = 1; ; attempt++) {
       try {
         let port = await freePort();
         while (this.#ports.has(port)) port = await freePort();
         this.#ports.add(port);
-        return await this.#spawn(args, port, env);
+        return await this.#spawn(args, port, env, nodeArgs);
       } catch (error) {
         if (attempt >= 5 || !/already in use/.test(String(error))) throw error;
       }
     }
   }
 
-  #spawn(args: readonly string[], port: number, env: NodeJS.ProcessEnv): Promise<ServerProcess> {
+  #spawn(
+    args: readonly string[],
+    port: number,
+    env: NodeJS.ProcessEnv,
+    nodeArgs: readonly string[],
+  ): Promise<ServerProcess> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, 'serve', ...args, '--port', String(port)], {
+      const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', ...args, '--port', String(port)], {
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

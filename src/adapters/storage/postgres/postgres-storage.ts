@@ -196,8 +196,10 @@ const OVERRIDE_COLUMNS = [
 
 type Columns = Readonly<Record<string, 'bigint' | 'text'>>;
 
-/** `SELECT … FROM unnest($1::bigint[], …) WITH ORDINALITY … ORDER BY ordinality`: rows in array order. */
-/** Rows from one array parameter per column, numbered from `first`, optionally filtered. */
+/**
+ * Rows from one array parameter per column, numbered from `first`, optionally filtered, in array
+ * order: `SELECT … FROM unnest($1::bigint[], …) WITH ORDINALITY … ORDER BY ordinality`.
+ */
 function unnestRows(columns: Columns, first = 1, where = ''): string {
   const names = Object.keys(columns);
   const arrays = Object.values(columns).map((type, index) => `$${first + index}::${type}[]`);

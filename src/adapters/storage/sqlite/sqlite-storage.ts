@@ -97,12 +97,7 @@ export class SqliteStorage implements Storage {
   private constructor(db: Database.Database, migrationsDir: string) {
     this.#db = db;
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    // Checkpoints run on a thread of their own once the database is busy (#startCheckpointer);
-    // until then, and as a backstop, the writing connection checkpoints every 10,000 pages.
-    db.pragma('wal_autocheckpoint = 10000');
+    configureConnection(db, 'FULL');
     migrate(db, readMigrations(migrationsDir));
     this.#statements = prepareStatements(db);
     const maxOrder = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM orders').get() as { id: number };
@@ -114,10 +109,7 @@ export class SqliteStorage implements Storage {
     // A private in-memory database has no second connection and nothing to flush.
     if (!db.memory) {
       this.#changeDb = new Database(db.name);
-      this.#changeDb.pragma('synchronous = NORMAL');
-      this.#changeDb.pragma('foreign_keys = ON');
-      this.#changeDb.pragma('busy_timeout = 5000');
-      this.#changeDb.pragma('wal_autocheckpoint = 10000');
+      configureConnection(this.#changeDb, 'NORMAL');
       this.#flusher = new WalFlusher(db.name);
     }
     const writeDb = this.#changeDb ?? db;
@@ -399,6 +391,16 @@ export class SqliteStorage implements Storage {
     if (this.#changeDb?.open) this.#changeDb.close();
     if (this.#db.open) this.#db.close();
   }
+}
+
+/** Settings every connection to the file needs; `synchronous` is whether COMMIT flushes the log. */
+function configureConnection(db: Database.Database, synchronous: 'FULL' | 'NORMAL'): void {
+  db.pragma(`synchronous = ${synchronous}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  // Checkpoints run on a thread of their own once the database is busy (#startCheckpointer);
+  // until then, and as a backstop, a writing connection checkpoints every 10,000 pages.
+  db.pragma('wal_autocheckpoint = 10000');
 }
 
 /**
