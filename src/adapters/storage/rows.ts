@@ -17,32 +17,76 @@ const isNull = (value: unknown): value is null | undefined => value === null || 
 
 const nullable = (value: unknown): number | null => (isNull(value) ? null : Number(value));
 
+const keyed = (columns: readonly string[], values: readonly unknown[]): Row => {
+  const row: Row = {};
+  columns.forEach((column, index) => {
+    row[column] = values[index];
+  });
+  return row;
+};
+
 const dealIds = (value: unknown): string[] => {
   const text = String(value);
   return text === '' ? [] : text.split(',').map((id) => formatId(Number(id), DEAL_ID_WIDTH));
 };
 
-export function orderRow(order: Order): Row {
-  return {
-    id: Number(order.id),
-    account_id: Number(order.accountId),
-    ticker: order.ticker,
-    side: order.side,
-    type: order.type,
-    volume: order.volume,
-    price: order.price,
-    filled_price: order.filledPrice,
-    expiration: order.expiration,
-    stop_loss: order.stopLoss,
-    take_profit: order.takeProfit,
-    status: order.status,
-    comment: order.comment,
-    create_time: order.createTime,
-    last_modified: order.lastModified,
-    deals: order.deals.map(Number).join(','),
-    target_deal_id: order.targetDealId === null ? null : Number(order.targetDealId),
-  };
+/**
+ * The columns a change set writes, per table, in the order of `…Values`: one record's values as
+ * an array, for positional binding (SQLite); `…Row` keys the same values by column (PostgreSQL).
+ */
+export const ORDER_COLUMNS = [
+  'id',
+  'account_id',
+  'ticker',
+  'side',
+  'type',
+  'volume',
+  'price',
+  'filled_price',
+  'expiration',
+  'stop_loss',
+  'take_profit',
+  'status',
+  'comment',
+  'create_time',
+  'last_modified',
+  'deals',
+  'target_deal_id',
+] as const;
+
+/** The columns an order or deal keeps as first written when it is written again. */
+export const ORDER_KEEP: readonly string[] = [
+  'account_id',
+  'ticker',
+  'side',
+  'type',
+  'create_time',
+  'target_deal_id',
+];
+
+export function orderValues(order: Order): unknown[] {
+  return [
+    Number(order.id),
+    Number(order.accountId),
+    order.ticker,
+    order.side,
+    order.type,
+    order.volume,
+    order.price,
+    order.filledPrice,
+    order.expiration,
+    order.stopLoss,
+    order.takeProfit,
+    order.status,
+    order.comment,
+    order.createTime,
+    order.lastModified,
+    order.deals.map(Number).join(','),
+    order.targetDealId === null ? null : Number(order.targetDealId),
+  ];
 }
+
+export const orderRow = (order: Order): Row => keyed(ORDER_COLUMNS, orderValues(order));
 
 export function orderFromRow(row: Row): Order {
   return {
@@ -66,24 +110,45 @@ export function orderFromRow(row: Row): Order {
   };
 }
 
-export function dealRow(deal: Deal): Row {
-  return {
-    id: Number(deal.id),
-    account_id: Number(deal.accountId),
-    ticker: deal.ticker,
-    side: deal.side,
-    volume: deal.volume,
-    open_price: deal.openPrice,
-    open_time: deal.openTime,
-    stop_loss: deal.stopLoss,
-    take_profit: deal.takeProfit,
-    status: deal.status,
-    close_price: deal.closePrice,
-    close_time: deal.closeTime,
-    profit: deal.profit,
-    last_modified: deal.lastModified,
-  };
+export const DEAL_COLUMNS = [
+  'id',
+  'account_id',
+  'ticker',
+  'side',
+  'volume',
+  'open_price',
+  'open_time',
+  'stop_loss',
+  'take_profit',
+  'status',
+  'close_price',
+  'close_time',
+  'profit',
+  'last_modified',
+] as const;
+
+export const DEAL_KEEP: readonly string[] = ['account_id', 'ticker', 'side', 'open_time'];
+
+export function dealValues(deal: Deal): unknown[] {
+  return [
+    Number(deal.id),
+    Number(deal.accountId),
+    deal.ticker,
+    deal.side,
+    deal.volume,
+    deal.openPrice,
+    deal.openTime,
+    deal.stopLoss,
+    deal.takeProfit,
+    deal.status,
+    deal.closePrice,
+    deal.closeTime,
+    deal.profit,
+    deal.lastModified,
+  ];
 }
+
+export const dealRow = (deal: Deal): Row => keyed(DEAL_COLUMNS, dealValues(deal));
 
 export function dealFromRow(row: Row): Deal {
   return {
@@ -117,15 +182,13 @@ export function accountFromRow(row: Row): Account {
   };
 }
 
-export function ledgerRow(entry: LedgerEntry): Row {
-  return {
-    account_id: Number(entry.accountId),
-    amount: entry.amount,
-    balance_after: entry.balanceAfter,
-    comment: entry.comment,
-    time: entry.time,
-  };
+export const LEDGER_COLUMNS = ['account_id', 'amount', 'balance_after', 'comment', 'time'] as const;
+
+export function ledgerValues(entry: LedgerEntry): unknown[] {
+  return [Number(entry.accountId), entry.amount, entry.balanceAfter, entry.comment, entry.time];
 }
+
+export const ledgerRow = (entry: LedgerEntry): Row => keyed(LEDGER_COLUMNS, ledgerValues(entry));
 
 export function ledgerFromRow(row: Row): LedgerEntry {
   return {
@@ -137,23 +200,41 @@ export function ledgerFromRow(row: Row): LedgerEntry {
   };
 }
 
-export function fillRow(fill: Fill): Row {
-  return {
-    order_id: Number(fill.orderId),
-    account_id: Number(fill.accountId),
-    ticker: fill.ticker,
-    side: fill.side,
-    order_type: fill.orderType,
-    volume: fill.volume,
-    price: fill.price,
-    time: fill.time,
-    quote_time: fill.quoteTime,
-    bid: fill.bid,
-    ask: fill.ask,
-    rule: fill.rule,
-    deal_ids: fill.dealIds.map(Number).join(','),
-  };
+export const FILL_COLUMNS = [
+  'order_id',
+  'account_id',
+  'ticker',
+  'side',
+  'order_type',
+  'volume',
+  'price',
+  'time',
+  'quote_time',
+  'bid',
+  'ask',
+  'rule',
+  'deal_ids',
+] as const;
+
+export function fillValues(fill: Fill): unknown[] {
+  return [
+    Number(fill.orderId),
+    Number(fill.accountId),
+    fill.ticker,
+    fill.side,
+    fill.orderType,
+    fill.volume,
+    fill.price,
+    fill.time,
+    fill.quoteTime,
+    fill.bid,
+    fill.ask,
+    fill.rule,
+    fill.dealIds.map(Number).join(','),
+  ];
 }
+
+export const fillRow = (fill: Fill): Row => keyed(FILL_COLUMNS, fillValues(fill));
 
 export function fillFromRow(row: Row): Fill {
   return {
@@ -173,16 +254,13 @@ export function fillFromRow(row: Row): Fill {
   };
 }
 
-export function quoteRow(quote: Quote): Row {
-  return {
-    ticker: quote.ticker,
-    bid: quote.bid,
-    ask: quote.ask,
-    time: quote.time,
-    last: quote.last ?? null,
-    last_time: quote.lastTime ?? null,
-  };
+export const QUOTE_COLUMNS = ['ticker', 'bid', 'ask', 'time', 'last', 'last_time'] as const;
+
+export function quoteValues(quote: Quote): unknown[] {
+  return [quote.ticker, quote.bid, quote.ask, quote.time, quote.last ?? null, quote.lastTime ?? null];
 }
+
+export const quoteRow = (quote: Quote): Row => keyed(QUOTE_COLUMNS, quoteValues(quote));
 
 export function quoteFromRow(row: Row): Quote {
   const quote: Quote = {

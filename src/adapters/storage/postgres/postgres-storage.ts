@@ -68,6 +68,7 @@ import {
 import {
   accountFromRow,
   dealFromRow,
+  DEAL_KEEP,
   dealRow,
   fillFromRow,
   fillRow,
@@ -76,6 +77,7 @@ import {
   ledgerFromRow,
   ledgerRow,
   orderFromRow,
+  ORDER_KEEP,
   orderRow,
   overridesFromRow,
   overridesRow,
@@ -221,9 +223,6 @@ function upsertSql(
   return `INSERT INTO ${table} (${names.join(', ')}) ${unnestRows(columns, first, where)}
     ON CONFLICT (${key}) DO UPDATE SET ${updates.map((name) => `${name} = EXCLUDED.${name}`).join(', ')}`;
 }
-
-const ORDER_KEEP = ['account_id', 'ticker', 'side', 'type', 'create_time', 'target_deal_id'];
-const DEAL_KEEP = ['account_id', 'ticker', 'side', 'open_time'];
 
 /**
  * One account step as one statement (so one round trip, and atomic on its own): the account moves

@@ -28,24 +28,21 @@ import type {
 } from '../../../engine/model.ts';
 import type { HistoryQuery, NewAccount, Page, Storage } from '../../../application/storage.ts';
 import { GroupCommit } from '../group-commit.ts';
+import { changeWriter, type ChangeBatchItem } from './change-writer.ts';
 import { WalFlusher } from './wal-flusher.ts';
 import { changedMigrationError, readMigrations, type Migration } from '../migrations.ts';
 import {
   accountFromRow,
   dealFromRow,
-  dealRow,
   fillFromRow,
-  fillRow,
   instrumentFromRow,
   instrumentRow,
   ledgerFromRow,
   ledgerRow,
   orderFromRow,
-  orderRow,
   overridesFromRow,
   overridesRow,
   quoteFromRow,
-  quoteRow,
   type Row,
 } from '../rows.ts';
 import {
@@ -76,7 +73,7 @@ export class SqliteStorage implements Storage {
   /** Change sets written so far, and the checkpoint thread started once they are many. */
   #committed = 0;
   #checkpointer: Worker | undefined;
-  readonly #commits: GroupCommit<{ changes: ChangeSet; quotes: readonly Quote[] }>;
+  readonly #commits: GroupCommit<ChangeBatchItem>;
   /** The connection change sets are committed through, and what makes them durable. */
   readonly #changeDb: Database.Database | undefined;
   readonly #flusher: WalFlusher | undefined;
@@ -113,26 +110,7 @@ export class SqliteStorage implements Storage {
       this.#flusher = new WalFlusher(db.name);
     }
     const writeDb = this.#changeDb ?? db;
-    const write = prepareChangeStatements(writeDb);
-    const writeBatch = writeDb.transaction(
-      (batch: readonly { changes: ChangeSet; quotes: readonly Quote[] }[]) => {
-        for (const { changes, quotes } of batch) {
-          for (const order of changes.orders) write.upsertOrder.run(orderRow(order));
-          for (const deal of changes.deals) write.upsertDeal.run(dealRow(deal));
-          for (const account of changes.accounts) {
-            write.updateAccount.run({
-              id: Number(account.id),
-              name: account.name,
-              status: account.status,
-              balance: account.balance,
-            });
-          }
-          for (const entry of changes.ledger) write.insertLedger.run(ledgerRow(entry));
-          for (const fill of changes.fills) write.insertFill.run(fillRow(fill));
-          for (const quote of quotes) write.upsertQuote.run(quoteRow(quote));
-        }
-      },
-    );
+    const writeBatch = changeWriter(writeDb);
     const flusher = this.#flusher;
     this.#commits = new GroupCommit(
       (batch) => {
@@ -446,44 +424,6 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
 
 const INSERT_LEDGER = `INSERT INTO ledger (account_id, amount, balance_after, comment, time)
   VALUES (@account_id, @amount, @balance_after, @comment, @time)`;
-
-/** What a change set writes (through the change-set connection; see the constructor). */
-function prepareChangeStatements(db: Database.Database) {
-  return {
-    upsertOrder: db.prepare(
-      `INSERT INTO orders (id, account_id, ticker, side, type, volume, price, filled_price, expiration, stop_loss, take_profit,
-         status, comment, create_time, last_modified, deals, target_deal_id)
-       VALUES (@id, @account_id, @ticker, @side, @type, @volume, @price, @filled_price, @expiration, @stop_loss, @take_profit,
-         @status, @comment, @create_time, @last_modified, @deals, @target_deal_id)
-       ON CONFLICT (id) DO UPDATE SET volume = excluded.volume, price = excluded.price, filled_price = excluded.filled_price,
-         expiration = excluded.expiration, stop_loss = excluded.stop_loss, take_profit = excluded.take_profit,
-         status = excluded.status, comment = excluded.comment, last_modified = excluded.last_modified, deals = excluded.deals`,
-    ),
-    upsertDeal: db.prepare(
-      `INSERT INTO deals (id, account_id, ticker, side, volume, open_price, open_time, stop_loss, take_profit, status,
-         close_price, close_time, profit, last_modified)
-       VALUES (@id, @account_id, @ticker, @side, @volume, @open_price, @open_time, @stop_loss, @take_profit, @status,
-         @close_price, @close_time, @profit, @last_modified)
-       ON CONFLICT (id) DO UPDATE SET volume = excluded.volume, open_price = excluded.open_price,
-         stop_loss = excluded.stop_loss, take_profit = excluded.take_profit, status = excluded.status,
-         close_price = excluded.close_price, close_time = excluded.close_time, profit = excluded.profit,
-         last_modified = excluded.last_modified`,
-    ),
-    updateAccount: db.prepare(
-      'UPDATE accounts SET name = @name, status = @status, balance = @balance, version = version + 1 WHERE id = @id',
-    ),
-    insertLedger: db.prepare(INSERT_LEDGER),
-    insertFill: db.prepare(
-      `INSERT INTO fills (order_id, account_id, ticker, side, order_type, volume, price, time, quote_time, bid, ask, rule, deal_ids)
-       VALUES (@order_id, @account_id, @ticker, @side, @order_type, @volume, @price, @time, @quote_time, @bid, @ask, @rule, @deal_ids)`,
-    ),
-    upsertQuote: db.prepare(
-      `INSERT INTO quotes (ticker, bid, ask, time, last, last_time) VALUES (@ticker, @bid, @ask, @time, @last, @last_time)
-       ON CONFLICT (ticker) DO UPDATE SET bid = excluded.bid, ask = excluded.ask, time = excluded.time,
-         last = excluded.last, last_time = excluded.last_time`,
-    ),
-  };
-}
 
 function prepareStatements(db: Database.Database) {
   return {
