@@ -1,6 +1,9 @@
 /**
  * Exact money arithmetic. Products of price × volume × contract size exceed 2^53, so they are
  * carried in bigint as a rational and rounded once, half away from zero, to the account's cents.
+ *
+ * Most of them are first tried in doubles (`certainlyRounded`): the result is taken only when the
+ * double's error bound proves it rounds to the same cent, and the bigint route decides the rest.
  */
 import {
   MONEY_SCALE,
@@ -24,6 +27,33 @@ const QUANTITY = BigInt(QUANTITY_SCALE);
 const MONEY = BigInt(MONEY_SCALE);
 /** price × volume × contract size carries 1e-8 × 1e-6 × 1e-6. */
 const NOTIONAL_DENOMINATOR = PRICE * QUANTITY * QUANTITY;
+const NOTIONAL_SCALE = PRICE_SCALE * QUANTITY_SCALE * QUANTITY_SCALE;
+const MARGIN_SCALE = NOTIONAL_SCALE * QUANTITY_SCALE;
+
+/**
+ * How far a quotient of integers computed in doubles may be from the exact one, relative to it.
+ * Each of the (at most ten) operations before it rounds by at most 2^-53 relative, and so does
+ * each integer it is made of that exceeds 2^53 (a rate's bigint parts, the 1e26 scale); 2^-48
+ * bounds them with room to spare.
+ */
+const RELATIVE_ERROR = 2 ** -48;
+/** Doubles below this are spaced at most 1/2 apart, so their floor and fraction are exact. */
+const EXACT_LIMIT = 2 ** 52;
+
+/**
+ * `value` rounded half away from zero when its error (RELATIVE_ERROR) cannot change the result:
+ * it is not within that error of a half, and small enough for exact integers. Undefined otherwise
+ * (also for NaN and infinities), and the caller takes the exact route.
+ */
+function certainlyRounded(value: number): number | undefined {
+  const magnitude = Math.abs(value);
+  if (!(magnitude < EXACT_LIMIT)) return undefined;
+  const floor = Math.floor(magnitude);
+  const fraction = magnitude - floor;
+  if (Math.abs(fraction - 0.5) <= magnitude * RELATIVE_ERROR) return undefined;
+  const rounded = fraction > 0.5 ? floor + 1 : floor;
+  return value < 0 && rounded !== 0 ? -rounded : rounded;
+}
 
 export function multiplyRates(a: Rate, b: Rate): Rate {
   return { num: a.num * b.num, den: a.den * b.den };
@@ -47,6 +77,10 @@ export function roundDivide(num: bigint, den: bigint): bigint {
  * gives profit, the plain price form gives notional market value.
  */
 export function notionalToMoney(price: Price, volume: Quantity, contractSize: Quantity, rate: Rate): Money {
+  const approximate =
+    (price * volume * contractSize * Number(rate.num) * MONEY_SCALE) / (NOTIONAL_SCALE * Number(rate.den));
+  const certain = certainlyRounded(approximate);
+  if (certain !== undefined) return certain;
   const num = BigInt(price) * BigInt(volume) * BigInt(contractSize) * rate.num * MONEY;
   return Number(roundDivide(num, NOTIONAL_DENOMINATOR * rate.den));
 }
@@ -59,6 +93,11 @@ export function marginToMoney(
   leverage: Quantity,
   rate: Rate,
 ): Money {
+  const approximate =
+    (price * volume * contractSize * leverage * Number(rate.num) * MONEY_SCALE) /
+    (MARGIN_SCALE * Number(rate.den));
+  const certain = certainlyRounded(approximate);
+  if (certain !== undefined) return certain;
   const num = BigInt(price) * BigInt(volume) * BigInt(contractSize) * BigInt(leverage) * rate.num * MONEY;
   return Number(roundDivide(num, NOTIONAL_DENOMINATOR * QUANTITY * rate.den));
 }
