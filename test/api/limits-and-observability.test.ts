@@ -82,9 +82,30 @@ describe('rate limits, metrics and health', () => {
       text,
       /stockstrader_http_requests_total\{method="GET",route="\/api\/v1\/accounts",status="429"\} \d+/,
     );
+    // The latency histogram of one route: cumulative buckets, +Inf and _count equal to every
+    // request counted on that route, whatever its status.
+    const series = (pattern: RegExp) => [...text.matchAll(pattern)].map((match) => Number(match[1]));
+    const accounts = 'method="GET",route="\\/api\\/v1\\/accounts"';
+    const requests = series(
+      new RegExp(`stockstrader_http_requests_total\\{${accounts},status="\\d+"\\} (\\d+)`, 'g'),
+    );
+    const buckets = series(
+      new RegExp(`stockstrader_http_request_duration_seconds_bucket\\{le="[^"]+",${accounts}\\} (\\d+)`, 'g'),
+    );
+    const total = requests.reduce((sum, count) => sum + count, 0);
+    assert.equal(buckets.length, 13);
+    assert.deepEqual(
+      [...buckets].sort((a, b) => a - b),
+      buckets,
+    );
+    assert.equal(buckets.at(-1), total);
+    assert.deepEqual(
+      series(new RegExp(`stockstrader_http_request_duration_seconds_count\\{${accounts}\\} (\\d+)`, 'g')),
+      [total],
+    );
     assert.match(
       text,
-      /stockstrader_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/v1\/accounts"\}/,
+      new RegExp(`stockstrader_http_request_duration_seconds_sum\\{${accounts}\\} 0\\.\\d+`),
     );
     assert.match(text, /stockstrader_orders_placed_total 1\n/);
     assert.match(text, /stockstrader_orders_filled_total\{type="market"\} 1\n/);

@@ -9,45 +9,126 @@ import type { ChangeSet } from '../../engine/engine.ts';
 import type { TradingObserver } from '../../application/ports.ts';
 import type { TradingService } from '../../application/trading-service.ts';
 
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** One method and route: how many requests, their latencies' sum, and counts per bucket. */
+interface LatencySeries {
+  method: string;
+  route: string;
+  count: number;
+  seconds: number;
+  /** Requests per bucket, not cumulative; the last slot counts those above every bound. */
+  buckets: number[];
+}
+
+/** One method, route and status: how many requests, and the latency series they add to. */
+interface RequestSeries {
+  method: string;
+  route: string;
+  status: string;
+  count: number;
+  latency: LatencySeries;
+}
+
+type HistogramData = Awaited<ReturnType<Histogram['get']>>;
+
+/**
+ * The request latency histogram, read from the latency series when scraped. prom-client's own
+ * `observe` (like a counter's `inc`) hashes the label set on every call, about 0.8 µs a request,
+ * while `ServerMetrics.record` only adds to plain numbers. The registry reads a histogram through
+ * `getForPromString` (text) or `get` (JSON), so both answer from the series.
+ */
+const LATENCY_NAME = 'stockstrader_http_request_duration_seconds';
+const LATENCY_HELP = 'HTTP request latency by method and route';
+
+class RequestLatency extends Histogram<'method' | 'route'> {
+  readonly #series: Map<string, LatencySeries>;
+
+  constructor(registry: Registry, series: Map<string, LatencySeries>) {
+    super({
+      name: LATENCY_NAME,
+      help: LATENCY_HELP,
+      labelNames: ['method', 'route'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    this.#series = series;
+  }
+
+  override async get(): Promise<HistogramData> {
+    const values: HistogramData['values'] = [];
+    const bucketName = `${LATENCY_NAME}_bucket`;
+    for (const { method, route, count, seconds, buckets } of this.#series.values()) {
+      let cumulative = 0;
+      LATENCY_BUCKETS.forEach((le, index) => {
+        cumulative += buckets[index] as number;
+        values.push({ metricName: bucketName, labels: { le, method, route }, value: cumulative });
+      });
+      values.push({ metricName: bucketName, labels: { le: '+Inf', method, route }, value: count });
+      values.push({ metricName: `${LATENCY_NAME}_sum`, labels: { method, route }, value: seconds });
+      values.push({ metricName: `${LATENCY_NAME}_count`, labels: { method, route }, value: count });
+    }
+    // The typings declare `type` as an enum the package does not export; at run time it is text.
+    const type = 'histogram' as unknown as HistogramData['type'];
+    return {
+      name: LATENCY_NAME,
+      help: LATENCY_HELP,
+      type,
+      values,
+      aggregator: 'sum',
+      collect: () => undefined,
+    };
+  }
+
+  getForPromString(): Promise<HistogramData> {
+    return this.get();
+  }
+}
+
 export class ServerMetrics implements TradingObserver {
   readonly registry = new Registry();
-  readonly #requests: Counter<'method' | 'route' | 'status'>;
-  readonly #latency: Histogram<'method' | 'route'>;
   readonly #ordersPlaced: Counter;
-  readonly #ordersFilled: Counter<'type'>;
   readonly #ordersRejected: Counter;
   readonly #stopOuts: Counter;
   readonly #quoteTicks: Counter;
-  readonly #children = new Map<
-    string,
-    { requests: { inc(): void }; latency: { observe(value: number): void } }
-  >();
+  /**
+   * Requests by `method route status`, latencies by `method route`, fills by order type: counted
+   * here, read by prom-client when scraped.
+   */
+  readonly #requests = new Map<string, RequestSeries>();
+  readonly #latencies = new Map<string, LatencySeries>();
+  readonly #fills = new Map<string, number>();
 
   constructor(trading: () => TradingService | undefined) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'stockstrader_' });
-    this.#requests = new Counter({
+    const requests = this.#requests;
+    new Counter({
       name: 'stockstrader_http_requests_total',
       help: 'HTTP requests by method, route and status',
       labelNames: ['method', 'route', 'status'],
       registers,
+      collect() {
+        this.reset();
+        for (const { method, route, status, count } of requests.values())
+          this.inc({ method, route, status }, count);
+      },
     });
-    this.#latency = new Histogram({
-      name: 'stockstrader_http_request_duration_seconds',
-      help: 'HTTP request latency by method and route',
-      labelNames: ['method', 'route'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    new RequestLatency(this.registry, this.#latencies);
+    const fills = this.#fills;
+    new Counter({
+      name: 'stockstrader_orders_filled_total',
+      help: 'Orders filled, by order type (system orders included)',
+      labelNames: ['type'],
       registers,
+      collect() {
+        this.reset();
+        for (const [type, count] of fills) this.inc({ type }, count);
+      },
     });
     this.#ordersPlaced = new Counter({
       name: 'stockstrader_orders_placed_total',
       help: 'Orders accepted',
-      registers,
-    });
-    this.#ordersFilled = new Counter({
-      name: 'stockstrader_orders_filled_total',
-      help: 'Orders filled, by order type (system orders included)',
-      labelNames: ['type'],
       registers,
     });
     this.#ordersRejected = new Counter({
@@ -88,7 +169,8 @@ export class ServerMetrics implements TradingObserver {
   }
 
   step(changes: ChangeSet): void {
-    for (const fill of changes.fills) this.#ordersFilled.inc({ type: fill.orderType });
+    for (const fill of changes.fills)
+      this.#fills.set(fill.orderType, (this.#fills.get(fill.orderType) ?? 0) + 1);
     for (const event of changes.events) {
       if (event.type === 'order_rejected') this.#ordersRejected.inc();
       else if (event.type === 'stop_out') this.#stopOuts.inc();
@@ -100,24 +182,35 @@ export class ServerMetrics implements TradingObserver {
   }
 
   /**
-   * Counts a request and observes its latency (up to its reply being sent). Called from the one
-   * onSend hook (build-app.ts): a hook phase of its own would cost every request more than this.
-   * Label children are cached per route, method and status: unmatched paths share one label, so
-   * junk URLs cannot blow up the series count (or this cache).
+   * Counts a request and its latency (up to its reply being sent). Called from the one onSend
+   * hook (build-app.ts): a hook phase of its own would cost every request more than this.
+   * Series are kept per route, method and status: unmatched paths share one label, so junk URLs
+   * cannot blow up the series count.
    */
   record(request: FastifyRequest, reply: FastifyReply): void {
     const route = request.routeOptions.url ?? 'unmatched';
     const key = `${request.method} ${route} ${reply.statusCode}`;
-    let children = this.#children.get(key);
-    if (!children) {
-      children = {
-        requests: this.#requests.labels(request.method, route, String(reply.statusCode)),
-        latency: this.#latency.labels(request.method, route),
-      };
-      this.#children.set(key, children);
+    const series = this.#requests.get(key) ?? this.#addSeries(key, request.method, route, reply.statusCode);
+    const seconds = reply.elapsedTime / 1000;
+    series.count += 1;
+    const latency = series.latency;
+    latency.count += 1;
+    latency.seconds += seconds;
+    let bucket = 0;
+    while (bucket < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[bucket] as number)) bucket += 1;
+    (latency.buckets[bucket] as number) += 1;
+  }
+
+  #addSeries(key: string, method: string, route: string, status: number): RequestSeries {
+    const routeKey = `${method} ${route}`;
+    let latency = this.#latencies.get(routeKey);
+    if (!latency) {
+      latency = { method, route, count: 0, seconds: 0, buckets: [...LATENCY_BUCKETS, Infinity].map(() => 0) };
+      this.#latencies.set(routeKey, latency);
     }
-    children.requests.inc();
-    children.latency.observe(reply.elapsedTime / 1000);
+    const series = { method, route, status: String(status), count: 0, latency };
+    this.#requests.set(key, series);
+    return series;
   }
 
   install(app: FastifyInstance): void {
