@@ -795,8 +795,8 @@ export class Engine {
   ): void {
     const now = step.now;
     if (order.status === 'active') transition(order, 'in_execution', now);
-    book.orders.delete(order.id);
-    this.#syncOrderTrigger(book, order);
+    // A resting order leaves the book, the trigger index and expiry; a new one was in none of them.
+    if (book.orders.delete(order.id)) this.#syncOrderTrigger(book, order);
     let remaining = order.volume;
     const position = book.account.system === 'netting' ? netPosition(book, order.ticker) : undefined;
     if (position && position.side === order.side) {
@@ -848,7 +848,7 @@ export class Engine {
         lastModified: now,
       };
       book.deals.set(deal.id, deal);
-      this.#syncDealTriggers(deal);
+      if (deal.stopLoss !== null || deal.takeProfit !== null) this.#syncDealTriggers(deal);
       this.#expose(deal);
       step.deal(book, deal);
       order.deals.push(deal.id);
@@ -880,7 +880,8 @@ export class Engine {
   #closeDeal(step: Step, book: AccountBook, instrument: Instrument, deal: Deal, price: Price): void {
     book.deals.delete(deal.id);
     this.#settle(step, book, instrument, deal, price);
-    this.#syncDealTriggers(deal);
+    // The index holds a deal's SL and TP exactly while they are set; without them, it holds none.
+    if (deal.stopLoss !== null || deal.takeProfit !== null) this.#syncDealTriggers(deal);
     this.#unexpose(book, deal);
   }
 

@@ -18,9 +18,17 @@ export function effectiveConditions(
   };
 }
 
+/** Decimal places per minimum tick: a few distinct ticks, asked for by every fill's rule text. */
+const TICK_DECIMALS = new Map<number, number>();
+
 /** Decimal places the instrument's prices are shown with. */
 export function priceDecimals(instrument: Instrument): number {
-  return decimalsOf(instrument.minTick, PRICE_DECIMALS);
+  let decimals = TICK_DECIMALS.get(instrument.minTick);
+  if (decimals === undefined) {
+    decimals = decimalsOf(instrument.minTick, PRICE_DECIMALS);
+    TICK_DECIMALS.set(instrument.minTick, decimals);
+  }
+  return decimals;
 }
 
 /** A price as the wire shows it, e.g. in rejection messages. */
