@@ -46,4 +46,32 @@ describe('fromScaled', () => {
       { numRuns: 20_000 },
     );
   });
+
+  it('reads a number as its decimal text spells it, whatever its size or precision', () => {
+    // The text route is the definition; numbers take a shortcut when it is certain to agree.
+    const plain = (value: number) => !/e/i.test(String(value));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.double({ min: -1e7, max: 1e7, noNaN: true }),
+          fc
+            .tuple(fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), fc.constantFrom(...SCALES))
+            .map(([scaled, decimals]) => scaled / 10 ** decimals),
+          fc.integer({ min: -1e9, max: 1e9 }).map((units) => units / 1000 + 1e-9),
+        ),
+        fc.constantFrom(...SCALES),
+        (value, decimals) => {
+          fc.pre(plain(value));
+          assert.equal(toScaled(value, decimals), toScaled(String(value), decimals));
+        },
+      ),
+      { numRuns: 50_000 },
+    );
+    assert.equal(toScaled(0.1, PRICE_DECIMALS), 10_000_000);
+    assert.equal(toScaled(-0, MONEY_DECIMALS), 0);
+    assert.ok(Object.is(toScaled(-0, MONEY_DECIMALS), 0));
+    assert.equal(toScaled(0.123456789, PRICE_DECIMALS), undefined);
+    assert.equal(toScaled(2 ** 53, 0), undefined);
+  });
 });

@@ -35,6 +35,8 @@ export function toScaled(value: number | string, decimals: number): number | und
   let text: string;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return undefined;
+    const fast = numberToScaled(value, decimals);
+    if (fast !== undefined) return fast;
     text = numberToPlainText(value);
   } else {
     text = value.trim();
@@ -49,6 +51,22 @@ export function toScaled(value: number | string, decimals: number): number | und
   if (!Number.isSafeInteger(scaled)) return undefined;
   return sign === '-' && scaled !== 0 ? -scaled : scaled;
 }
+
+/**
+ * A number's count of 10^-decimals without going through its text, when that count is certain:
+ * rounding value × 10^decimals is off by less than a half below 2^50, and the count's exact
+ * decimal reads back as `value` (fromScaled) only if it is the one the value's text spells.
+ * Undefined when unsure (larger counts, or more decimals than the scale): the text decides.
+ */
+function numberToScaled(value: number, decimals: number): number | undefined {
+  const power = POWERS_OF_TEN[decimals];
+  if (power === undefined) return undefined;
+  const scaled = Math.round(value * power);
+  if (!(Math.abs(scaled) < FAST_SCALED_LIMIT) || scaled / power !== value) return undefined;
+  return scaled === 0 ? 0 : scaled;
+}
+
+const FAST_SCALED_LIMIT = 2 ** 50;
 
 /** Formats an integer count of 10^-decimals as a JSON-safe number with no float artefacts. */
 export function fromScaled(scaled: number, decimals: number): number {
