@@ -27,6 +27,20 @@ describe('GroupCommit', () => {
     assert.deepEqual(batches, [[1, 2, 3], [4]]);
   });
 
+  it('lets the commits of the next turn join the batch, and no later ones', async () => {
+    const batches: number[][] = [];
+    const commits = new GroupCommit<number>((batch) => {
+      batches.push([...batch]);
+    });
+    const first = commits.submit(1);
+    await turn();
+    const second = commits.submit(2);
+    await turn();
+    const third = commits.submit(3);
+    await Promise.all([first, second, third]);
+    assert.deepEqual(batches, [[1, 2], [3]]);
+  });
+
   it('rejects only the change set that cannot be written', async () => {
     const written: number[] = [];
     const commits = new GroupCommit<number>((batch) => {
