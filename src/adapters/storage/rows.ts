@@ -54,6 +54,11 @@ export const ORDER_COLUMNS = [
   'target_deal_id',
 ] as const;
 
+/** The columns an upsert overwrites: all but the key and those kept as first written. */
+export function upsertedColumns(columns: readonly string[], key: string, keep: readonly string[]): string[] {
+  return columns.filter((column) => column !== key && !keep.includes(column));
+}
+
 /** The columns an order or deal keeps as first written when it is written again. */
 export const ORDER_KEEP: readonly string[] = [
   'account_id',

@@ -66,6 +66,11 @@ import {
   type HistoryKind,
 } from '../history-pages.ts';
 import {
+  DEAL_COLUMNS as DEAL_COLUMN_NAMES,
+  FILL_COLUMNS as FILL_COLUMN_NAMES,
+  LEDGER_COLUMNS as LEDGER_COLUMN_NAMES,
+  ORDER_COLUMNS as ORDER_COLUMN_NAMES,
+  QUOTE_COLUMNS as QUOTE_COLUMN_NAMES,
   accountFromRow,
   dealFromRow,
   DEAL_KEEP,
@@ -83,6 +88,7 @@ import {
   overridesRow,
   quoteFromRow,
   quoteRow,
+  upsertedColumns,
   type Row,
 } from '../rows.ts';
 
@@ -101,73 +107,29 @@ const EXCLUSIVE_LOCK = 0x53544558434c3031n;
 const MIGRATION_LOCK = 0x53544d4947523031n;
 const BIGINT_OID = 20;
 
-/** Column lists and their PostgreSQL types, in the order the multi-row statements bind them. */
-const ORDER_COLUMNS = {
-  id: 'bigint',
-  account_id: 'bigint',
-  ticker: 'text',
-  side: 'text',
-  type: 'text',
-  volume: 'bigint',
-  price: 'bigint',
-  filled_price: 'bigint',
-  expiration: 'bigint',
-  stop_loss: 'bigint',
-  take_profit: 'bigint',
-  status: 'text',
-  comment: 'text',
-  create_time: 'bigint',
-  last_modified: 'bigint',
-  deals: 'text',
-  target_deal_id: 'bigint',
-} as const;
-const DEAL_COLUMNS = {
-  id: 'bigint',
-  account_id: 'bigint',
-  ticker: 'text',
-  side: 'text',
-  volume: 'bigint',
-  open_price: 'bigint',
-  open_time: 'bigint',
-  stop_loss: 'bigint',
-  take_profit: 'bigint',
-  status: 'text',
-  close_price: 'bigint',
-  close_time: 'bigint',
-  profit: 'bigint',
-  last_modified: 'bigint',
-} as const;
-const ACCOUNT_COLUMNS = { id: 'bigint', name: 'text', status: 'text', balance: 'bigint' } as const;
-const LEDGER_COLUMNS = {
-  account_id: 'bigint',
-  amount: 'bigint',
-  balance_after: 'bigint',
-  comment: 'text',
-  time: 'bigint',
-} as const;
-const FILL_COLUMNS = {
-  order_id: 'bigint',
-  account_id: 'bigint',
-  ticker: 'text',
-  side: 'text',
-  order_type: 'text',
-  volume: 'bigint',
-  price: 'bigint',
-  time: 'bigint',
-  quote_time: 'bigint',
-  bid: 'bigint',
-  ask: 'bigint',
-  rule: 'text',
-  deal_ids: 'text',
-} as const;
-const QUOTE_COLUMNS = {
-  ticker: 'text',
-  bid: 'bigint',
-  ask: 'bigint',
-  time: 'bigint',
-  last: 'bigint',
-  last_time: 'bigint',
-} as const;
+type Columns = Readonly<Record<string, 'bigint' | 'text'>>;
+
+/**
+ * A change-set table's columns (rows.ts) with their PostgreSQL types: the named ones are text, the
+ * rest bigint. The multi-row statements bind one array per column, in this order.
+ */
+function typedColumns(columns: readonly string[], text: readonly string[]): Columns {
+  return Object.fromEntries(columns.map((column) => [column, text.includes(column) ? 'text' : 'bigint']));
+}
+
+const ORDER_COLUMNS = typedColumns(ORDER_COLUMN_NAMES, [
+  'ticker',
+  'side',
+  'type',
+  'status',
+  'comment',
+  'deals',
+]);
+const DEAL_COLUMNS = typedColumns(DEAL_COLUMN_NAMES, ['ticker', 'side', 'status']);
+const ACCOUNT_COLUMNS = typedColumns(['id', 'name', 'status', 'balance'], ['name', 'status']);
+const LEDGER_COLUMNS = typedColumns(LEDGER_COLUMN_NAMES, ['comment']);
+const FILL_COLUMNS = typedColumns(FILL_COLUMN_NAMES, ['ticker', 'side', 'order_type', 'rule', 'deal_ids']);
+const QUOTE_COLUMNS = typedColumns(QUOTE_COLUMN_NAMES, ['ticker']);
 const INSTRUMENT_COLUMNS = [
   'ticker',
   'description',
@@ -196,8 +158,6 @@ const OVERRIDE_COLUMNS = [
   'trade_mode',
 ] as const;
 
-type Columns = Readonly<Record<string, 'bigint' | 'text'>>;
-
 /**
  * Rows from one array parameter per column, numbered from `first`, optionally filtered, in array
  * order: `SELECT … FROM unnest($1::bigint[], …) WITH ORDINALITY … ORDER BY ordinality`.
@@ -219,7 +179,7 @@ function upsertSql(
   where = '',
 ): string {
   const names = Object.keys(columns);
-  const updates = names.filter((name) => name !== key && !keep.includes(name));
+  const updates = upsertedColumns(names, key, keep);
   return `INSERT INTO ${table} (${names.join(', ')}) ${unnestRows(columns, first, where)}
     ON CONFLICT (${key}) DO UPDATE SET ${updates.map((name) => `${name} = EXCLUDED.${name}`).join(', ')}`;
 }

@@ -25,6 +25,7 @@ import {
   ledgerValues,
   orderValues,
   quoteValues,
+  upsertedColumns,
 } from '../rows.ts';
 
 export interface ChangeBatchItem {
@@ -76,7 +77,7 @@ export function changeWriter(db: Database.Database): (batch: readonly ChangeBatc
 
 /** `ON CONFLICT (key) DO UPDATE` of every column but the key and those kept as first written. */
 function upsertTail(key: string, columns: readonly string[], keep: readonly string[]): string {
-  const updates = columns.filter((column) => column !== key && !keep.includes(column));
+  const updates = upsertedColumns(columns, key, keep);
   return `ON CONFLICT (${key}) DO UPDATE SET ${updates.map((column) => `${column} = excluded.${column}`).join(', ')}`;
 }
 
