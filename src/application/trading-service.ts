@@ -3,7 +3,7 @@
  *
  * Invariants:
  * - The engine runs synchronously, so the steps of one process are totally ordered; storage
- *   applies their commits in the same order (group-committing those of one event-loop turn), and
+ *   applies their commits in the same order (group-committing those of two consecutive event-loop turns), and
  *   a caller's promise resolves only once its own step is durable. A response therefore never
  *   precedes its change on disk, and the HTTP layer holds every reply until the steps issued
  *   before it are durable, so a read never shows a change that a crash could still undo.
@@ -441,7 +441,7 @@ export class TradingService {
   #persist(changes: ChangeSet, quotes: readonly Quote[]): Promise<void> {
     this.#report(changes);
     if (isEmptyChangeSet(changes) && quotes.length === 0) return this.#commits;
-    // Storage applies commits in call order (grouping those of one event-loop turn), so each is
+    // Storage applies commits in call order (grouping those of two consecutive event-loop turns), so each is
     // submitted at once; the chain below only tracks the newest for flush() and failure.
     const commit = this.storage.commit(changes, quotes);
     this.#inFlight += 1;

@@ -179,7 +179,7 @@ export class SqliteStorage implements Storage {
       .run(key, value);
   }
 
-  /** Group-committed: change sets submitted in the same event-loop turn share one transaction. */
+  /** Group-committed: change sets submitted in two consecutive event-loop turns share one transaction. */
   commit(changes: ChangeSet, quotes: readonly Quote[] = []): Promise<void> {
     return this.#commits.submit({ changes, quotes });
   }
