@@ -62,7 +62,7 @@ function numberToScaled(value: number, decimals: number): number | undefined {
   const power = POWERS_OF_TEN[decimals];
   if (power === undefined) return undefined;
   const scaled = Math.round(value * power);
-  if (!(Math.abs(scaled) < FAST_SCALED_LIMIT) || scaled / power !== value) return undefined;
+  if (!(Math.abs(scaled) < FAST_SCALED_LIMIT) || fromScaled(scaled, decimals) !== value) return undefined;
   return scaled === 0 ? 0 : scaled;
 }
 
