@@ -14,6 +14,36 @@ export function nowSeconds(clock: Clock): number {
   return Math.floor(clock.nowMs() / 1000);
 }
 
+export type ClockMode = 'real' | 'manual' | 'running' | 'replay';
+export type SettableClockMode = Exclude<ClockMode, 'replay'>;
+
+/** Where to set the clock; `nowMs` defaults to the current clock time. */
+export type ClockTarget =
+  { mode: 'real' } | { mode: 'manual'; nowMs?: number } | { mode: 'running'; nowMs?: number; speed?: number };
+
+/** A clock's state as stored. A running clock is anchored: at wall time `wallMs` it read `nowMs`. */
+export type ClockSnapshot =
+  | { mode: 'real' }
+  | { mode: 'manual'; nowMs: number }
+  | { mode: 'running'; nowMs: number; wallMs: number; speed: number };
+
+/** A clock refused a change; the message says why. */
+export class ClockError extends Error {}
+/** The change would move the clock before the current second. */
+export class ClockBackwardsError extends ClockError {}
+
+/** A clock the operator sets: the application decides whether a change may move time backwards. */
+export interface SettableClock extends Clock {
+  readonly mode: ClockMode;
+  /** Clock seconds per real second: 0 when frozen. */
+  readonly speed: number;
+  /** Throws ClockError and changes nothing when refused. */
+  set(target: ClockTarget, options: { backwards: boolean }): void;
+  advance(ms: number): void;
+  snapshot(): ClockSnapshot;
+  restore(snapshot: ClockSnapshot): void;
+}
+
 /** Where a feed delivers quotes. Resolves once the quotes' consequences (fills) are durable. */
 export type QuoteSink = (quotes: readonly Quote[]) => Promise<void>;
 

@@ -57,6 +57,8 @@ export interface Storage {
   loadQuotes(): Promise<Quote[]>;
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
+  /** Whether any order, deal or ledger entry beyond an account's opening deposit exists. */
+  hasTradingHistory(): Promise<boolean>;
 
   /**
    * Persists one engine step (and the quotes that caused it) atomically and durably. Steps are

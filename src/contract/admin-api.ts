@@ -96,13 +96,27 @@ export const AdminQuote = Type.Object({
 export type AdminQuote = Static<typeof AdminQuote>;
 
 export const ClockData = Type.Object({
-  mode: StringEnum(['real', 'manual', 'replay'] as const),
+  mode: StringEnum(['real', 'manual', 'running', 'replay'] as const),
   now: Type.Number({ description: 'Unix seconds in the server timeline.' }),
+  speed: Type.Number({ description: 'Clock seconds per real second: 1 in real time, 0 when frozen.' }),
 });
 export type ClockData = Static<typeof ClockData>;
 export const PutClockBody = Type.Object({
-  mode: StringEnum(['real', 'manual'] as const),
-  now: Type.Optional(Type.Number({ minimum: 0, maximum: 1e11 })),
+  mode: StringEnum(['real', 'manual', 'running'] as const),
+  now: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 1e11,
+      description: 'Unix seconds (manual and running); default: the current clock time.',
+    }),
+  ),
+  speed: Type.Optional(
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1_000_000,
+      description: 'Running clock only: clock seconds per real second (default 1).',
+    }),
+  ),
 });
 export type PutClockBody = Static<typeof PutClockBody>;
 export const AdvanceClockBody = Type.Object({ seconds: Type.Number({ exclusiveMinimum: 0, maximum: 1e9 }) });

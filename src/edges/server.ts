@@ -16,13 +16,14 @@ import { PostgresStorage } from '../adapters/storage/postgres/postgres-storage.t
 import { Leadership } from './leadership.ts';
 import { seedCatalogue, seedDemo, type DemoCredentials } from '../application/bootstrap.ts';
 import { IdentityService, generateToken, hashToken } from '../application/identity-service.ts';
+import { ClockControl, RESUME_STORED_CLOCK, type ClockStart } from '../application/clock-control.ts';
+import { AppError } from '../application/errors.ts';
 import type { Feed } from '../application/ports.ts';
 import type { Storage } from '../application/storage.ts';
 import { TradingService } from '../application/trading-service.ts';
 import { Engine } from '../engine/engine.ts';
 import { isMarketOpen } from '../engine/calendar/trading-calendar.ts';
 import { buildApp } from './http/build-app.ts';
-import { CLOCK_SETTING } from './http/admin-routes.ts';
 import { ServerMetrics } from './http/metrics.ts';
 
 export interface ServerConfig {
@@ -33,6 +34,8 @@ export interface ServerConfig {
   /** PostgreSQL URL: when set, it is used instead of `db`, and several processes may share it. */
   databaseUrl: string | undefined;
   feed: 'sim' | 'manual' | 'replay' | 'upstream';
+  /** How the clock starts; the default resumes the stored clock (real time on a new database). */
+  clock: ClockStart;
   replay: ReplayConfig;
   upstream: UpstreamConfig;
   /** Fixed admin token; when absent one is generated at first start and only its hash kept. */
@@ -76,6 +79,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   db: 'data/stockstrader.db',
   databaseUrl: undefined,
   feed: 'sim',
+  clock: RESUME_STORED_CLOCK,
   replay: { files: [], speed: 1, onMalformed: 'fail' },
   upstream: { url: undefined, token: undefined, account: undefined, watch: [], requestsPerSecond: 2 },
   adminToken: undefined,
@@ -154,6 +158,8 @@ async function startOnStorage(
   logger: Logger,
 ): Promise<RunningServer> {
   const clock = new ControllableClock();
+  if (config.feed === 'replay' && Object.values(config.clock).some((value) => value !== undefined))
+    throw new StartupError('--clock cannot be used with --feed replay: the replayed data sets the time');
   const engine = new Engine({
     ids: storage.ids,
     marketHours: config.marketHours,
@@ -175,9 +181,15 @@ async function startOnStorage(
     observer: metrics,
   });
   ref.trading = trading;
+  const clockControl = new ClockControl({
+    clock,
+    settings: storage,
+    hasTradingHistory: () => storage.hasTradingHistory(),
+    afterMove: () => trading.tick(),
+  });
   const bootstrap = async (): Promise<{ identity: IdentityService; firstStart: FirstStart }> => {
     await seedCatalogue(storage, DEFAULT_INSTRUMENTS);
-    await restoreClock(storage, clock, logger);
+    await startClock(clockControl, config.clock, logger);
     await trading.load();
     const firstStart: FirstStart = { adminToken: undefined, demo: undefined, credentialsFile: undefined };
     let adminHash =
@@ -214,7 +226,7 @@ async function startOnStorage(
   const app = await buildApp({
     trading,
     identity,
-    clock,
+    clock: clockControl,
     feed,
     logger,
     version: VERSION,
@@ -266,15 +278,16 @@ async function startOnStorage(
   return { url: address, app, trading, identity, clock, storage, firstStart, close };
 }
 
-/** A manual clock survives restarts, so time never runs backwards across them. */
-async function restoreClock(storage: Storage, clock: ControllableClock, logger: Logger): Promise<void> {
-  const stored = await storage.getSetting(CLOCK_SETTING);
-  if (stored === undefined) return;
-  const { mode, nowMs } = JSON.parse(stored) as { mode: string; nowMs: number };
-  if (mode === 'manual' && Number.isFinite(nowMs)) {
-    clock.setManual(nowMs);
-    logger.info({ event: 'clock_restored', now: Math.floor(nowMs / 1000) }, 'manual clock restored');
+/** Resumes the stored clock and applies the start-up settings; a refusal ends the start. */
+async function startClock(clockControl: ClockControl, start: ClockStart, logger: Logger): Promise<void> {
+  try {
+    await clockControl.start(start);
+  } catch (error) {
+    if (error instanceof AppError) throw new StartupError(error.message);
+    throw error;
   }
+  const { mode, now, speed } = clockControl.view();
+  if (mode !== 'real') logger.info({ event: 'clock_started', mode, now, speed }, `${mode} clock`);
 }
 
 function createFeed(

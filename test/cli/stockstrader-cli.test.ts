@@ -111,6 +111,48 @@ describe('stockstrader CLI', () => {
     assert.equal(await second.exited, 0);
   });
 
+  it('starts the clock where it is told, and sets it as the README shows', async () => {
+    const port = await freePort();
+    const db = join(dir, 'clock', 'server.db');
+    const env = { STOCKSTRADER_URL: `http://127.0.0.1:${port}`, STOCKSTRADER_ADMIN_TOKEN: 'admin-clock' };
+    const { child, exited } = await serve(
+      ['--port', String(port), '--db', db, '--feed', 'manual', '--admin-token', 'admin-clock'].concat([
+        '--clock',
+        'running',
+        '--clock-start',
+        '2026-11-26T14:30:00Z',
+        '--clock-speed',
+        '60',
+      ]),
+    );
+    const shown = JSON.parse((await run(['admin', 'clock', 'show'], env)).stdout) as {
+      mode: string;
+      now: number;
+    };
+    assert.equal(shown.mode, 'running');
+    assert.ok(shown.now >= 1795703400 && shown.now < 1795703400 + 3600, String(shown.now));
+    // The README's example, on a database without trading history: earlier than the start is fine.
+    const set = await run(['admin', 'clock', 'set', '1795000000'], env);
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual(JSON.parse(set.stdout), { mode: 'manual', now: 1795000000, speed: 0 });
+    const advance = await run(['admin', 'clock', 'advance', '3600'], env);
+    assert.equal((JSON.parse(advance.stdout) as { now: number }).now, 1795003600);
+    const iso = await run(
+      ['admin', 'clock', 'set', '--running', '--speed', '2', '2026-11-26T15:00:00Z'],
+      env,
+    );
+    assert.equal(iso.code, 0, iso.stderr);
+    assert.equal((JSON.parse(iso.stdout) as { speed: number }).speed, 2);
+    const bad = await run(['admin', 'clock', 'set', 'yesterday'], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /must be Unix seconds \(1795000000\) or an ISO 8601 time/);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    const badStart = await run(['serve', '--clock-start', 'last thursday', '--db', db]);
+    assert.equal(badStart.code, 1);
+    assert.match(badStart.stderr, /--clock-start.*must be Unix seconds/);
+  });
+
   it('exits non-zero with a clear message on a bad flag', async () => {
     const result = await run(['serve', '--feed', 'nope']);
     assert.notEqual(result.code, 0);

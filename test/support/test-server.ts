@@ -31,8 +31,9 @@ export interface TestServer {
   /**
    * Stops the server and starts a new one on the same database file and port, as after a
    * process restart: clients made before keep working. `server` then names the new one.
+   * `overrides` change the configuration from this restart on.
    */
-  restart(): Promise<void>;
+  restart(overrides?: Partial<ServerConfig>): Promise<void>;
   /** Reads straight from the server's database (SQLite or PostgreSQL), bypassing the API. */
   query<T>(sql: string): Promise<T[]>;
   close(): Promise<void>;
@@ -61,7 +62,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
   const dir = mkdtempSync(join(tmpdir(), 'stockstrader-test-'));
   const dbPath = join(dir, 'test.db');
   const database = TEST_DATABASE === 'postgres' ? await createTestDatabase() : undefined;
-  const config: ServerConfig = {
+  let config: ServerConfig = {
     ...DEFAULT_CONFIG,
     port: 0,
     db: dbPath,
@@ -92,14 +93,11 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
     admin,
     dir,
     dbPath,
-    async restart() {
+    async restart(overrides = {}) {
       await testServer.server.close();
       // The same port keeps the URL, so clients bound to it before the restart still reach it.
-      const port = Number(new URL(testServer.url).port);
-      testServer.server = await startServer(
-        { ...config, port },
-        { logger: pino({ level: config.logLevel }) },
-      );
+      config = { ...config, port: Number(new URL(testServer.url).port), ...overrides };
+      testServer.server = await startServer(config, { logger: pino({ level: config.logLevel }) });
     },
     async query<T>(sql: string): Promise<T[]> {
       if (database) {

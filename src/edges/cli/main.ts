@@ -51,6 +51,20 @@ function decimal(value: string): number {
   return number;
 }
 
+/** A time as Unix seconds (`1795000000`, `1795000000.5`) or ISO 8601 with a zone (`2026-11-26T14:30:00Z`); in milliseconds. */
+function time(value: string): number {
+  const ms = /^\d+(\.\d+)?$/.test(value)
+    ? Number(value) * 1000
+    : /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value)
+      ? Date.parse(value)
+      : NaN;
+  if (!Number.isFinite(ms) || ms > 1e14)
+    throw new InvalidArgumentError(
+      'must be Unix seconds (1795000000) or an ISO 8601 time with its zone (2026-11-26T14:30:00Z)',
+    );
+  return Math.round(ms);
+}
+
 function serveCommand(): Command {
   return new Command('serve')
     .description('run the server (SQLite in ./data by default, simulator feed)')
@@ -131,6 +145,27 @@ function serveCommand(): Command {
         .default(DEFAULT_CONFIG.marketHours),
     )
     .addOption(
+      new Option(
+        '--clock <mode>',
+        'clock: real, manual (stands still; moved with the admin API) or running (from --clock-start at --clock-speed); default: the stored clock, else real',
+      )
+        .env('STOCKSTRADER_CLOCK')
+        .choices(['real', 'manual', 'running']),
+    )
+    .addOption(
+      new Option(
+        '--clock-start <time>',
+        'where a manual or running clock starts: Unix seconds or ISO 8601 (implies --clock running)',
+      )
+        .env('STOCKSTRADER_CLOCK_START')
+        .argParser(time),
+    )
+    .addOption(
+      new Option('--clock-speed <factor>', 'running clock: clock seconds per real second')
+        .env('STOCKSTRADER_CLOCK_SPEED')
+        .argParser(positiveNumber),
+    )
+    .addOption(
       new Option('--log-level <level>', 'log level')
         .env('LOG_LEVEL')
         .choices(LOG_LEVELS)
@@ -186,6 +221,11 @@ function serveCommand(): Command {
         db: options.db as string,
         databaseUrl: options.databaseUrl as string | undefined,
         feed: options.feed as ServerConfig['feed'],
+        clock: {
+          mode: options.clock as ServerConfig['clock']['mode'],
+          startMs: options.clockStart as number | undefined,
+          speed: options.clockSpeed as number | undefined,
+        },
         replay: {
           files: (options.replayFile as string[] | undefined) ?? [],
           speed: options.speed as number,
@@ -470,15 +510,38 @@ function adminCommand(): Command {
     .action(async (_options: unknown, command: Command) => print(await client(command).clock()));
   clock
     .command('set')
-    .description('switch to manual time at <unix seconds>, or back to real time with --real')
-    .argument('[now]', 'Unix seconds', decimal)
+    .description(
+      'stop the clock at <time> (manual), run it from <time> with --running, or switch back to real time with --real; without <time>, from the current clock time',
+    )
+    .argument('[time]', 'Unix seconds or ISO 8601 (2026-11-26T14:30:00Z)', time)
     .option('--real', 'switch back to real time')
-    .action(async (now: number | undefined, options: { real?: boolean }, command: Command) =>
-      print(
-        await client(command).setClock(
-          options.real ? { mode: 'real' } : { mode: 'manual', ...(now === undefined ? {} : { now }) },
-        ),
-      ),
+    .option('--running', 'let the clock run from <time>')
+    .option('--speed <factor>', 'with --running: clock seconds per real second', positiveNumber)
+    .action(
+      async (
+        nowMs: number | undefined,
+        options: { real?: boolean; running?: boolean; speed?: number },
+        command: Command,
+      ) => {
+        if (options.real && (options.running || nowMs !== undefined || options.speed !== undefined))
+          throw new InvalidArgumentError('--real takes no time, --running or --speed');
+        if (options.speed !== undefined && !options.running)
+          throw new InvalidArgumentError('--speed needs --running');
+        const now = nowMs === undefined ? {} : { now: nowMs / 1000 };
+        print(
+          await client(command).setClock(
+            options.real
+              ? { mode: 'real' }
+              : options.running
+                ? {
+                    mode: 'running',
+                    ...now,
+                    ...(options.speed === undefined ? {} : { speed: options.speed }),
+                  }
+                : { mode: 'manual', ...now },
+          ),
+        );
+      },
     );
   clock
     .command('advance')

@@ -11,7 +11,7 @@ import { AppError, invalid } from '../../application/errors.ts';
 import type { IdentityService } from '../../application/identity-service.ts';
 import { parseMoney, parsePrice, parseQuantity } from '../../application/parse-input.ts';
 import type { TradingService } from '../../application/trading-service.ts';
-import { ClockError, type ControllableClock } from '../../adapters/clock/controllable-clock.ts';
+import type { ClockControl } from '../../application/clock-control.ts';
 import type { ConditionOverrides, Instrument, Quote } from '../../engine/model.ts';
 import type { Feed, FeedStatus } from '../../application/ports.ts';
 import { accountStateToWire, adminAccountToWire, fillToWire, ledgerToWire, price } from './wire-format.ts';
@@ -21,7 +21,7 @@ import { sendError } from './error-handling.ts';
 export interface AdminRouteDeps {
   trading: TradingService;
   identity: IdentityService;
-  clock: ControllableClock;
+  clock: ClockControl;
   /** The running feed; undefined for the manual feed. */
   feed: Feed | undefined;
 }
@@ -386,7 +386,7 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
     {
       schema: { tags, security, summary: 'Server clock', response: { 200: Ok(Admin.ClockData), ...errors } },
     },
-    async () => ({ code: 'ok' as const, data: { mode: clock.mode, now: trading.now() } }),
+    async () => ({ code: 'ok' as const, data: clock.view() }),
   );
 
   app.put(
@@ -395,20 +395,25 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
       schema: {
         tags,
         security,
-        summary: 'Set the clock mode (and manual time)',
+        summary: 'Set the clock: real, manual (frozen) or running (from a time, at a speed)',
         body: Admin.PutClockBody,
         response: { 200: Ok(Admin.ClockData), ...errors },
       },
     },
     async (request) => {
-      const { mode, now } = request.body;
-      await clockAction(clock, trading, () => {
-        if (mode === 'real') clock.setReal();
-        // Without `now`, freeze at the current instant (not the truncated second, which is in the past).
-        else clock.setManual(now === undefined ? clock.nowMs() : now * 1000);
-      });
-      await trading.tick();
-      return { code: 'ok' as const, data: { mode: clock.mode, now: trading.now() } };
+      const { mode, now, speed } = request.body;
+      if (mode !== 'running' && speed !== undefined) throw invalid('speed is only for mode running');
+      if (mode === 'real' && now !== undefined)
+        throw invalid('now is not allowed for mode real: real time is now');
+      const nowMs = now === undefined ? {} : { nowMs: now * 1000 };
+      await clock.set(
+        mode === 'real'
+          ? { mode }
+          : mode === 'manual'
+            ? { mode, ...nowMs }
+            : { mode, ...nowMs, ...(speed === undefined ? {} : { speed }) },
+      );
+      return { code: 'ok' as const, data: clock.view() };
     },
   );
 
@@ -418,34 +423,16 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
       schema: {
         tags,
         security,
-        summary: 'Advance the manual clock',
+        summary: 'Advance a manual or running clock',
         body: Admin.AdvanceClockBody,
         response: { 200: Ok(Admin.ClockData), ...errors },
       },
     },
     async (request) => {
-      await clockAction(clock, trading, () => clock.advance(Math.round(request.body.seconds * 1000)));
-      await trading.tick();
-      return { code: 'ok' as const, data: { mode: clock.mode, now: trading.now() } };
+      await clock.advance(Math.round(request.body.seconds * 1000));
+      return { code: 'ok' as const, data: clock.view() };
     },
   );
-}
-
-export const CLOCK_SETTING = 'clock';
-
-/** Applies a clock change and stores it, so a restart resumes manual time instead of jumping back. */
-async function clockAction(
-  clock: ControllableClock,
-  trading: TradingService,
-  action: () => void,
-): Promise<void> {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof ClockError) throw invalid(error.message);
-    throw error;
-  }
-  await trading.storage.setSetting(CLOCK_SETTING, JSON.stringify({ mode: clock.mode, nowMs: clock.nowMs() }));
 }
 
 function page(query: { skip?: number; limit?: number }): { skip: number; limit: number } {

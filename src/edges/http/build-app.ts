@@ -13,7 +13,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TSchema } from '@sinclair/typebox';
 import type { IdentityService } from '../../application/identity-service.ts';
 import type { TradingService } from '../../application/trading-service.ts';
-import type { ControllableClock } from '../../adapters/clock/controllable-clock.ts';
+import type { ClockControl } from '../../application/clock-control.ts';
 import type { Feed } from '../../application/ports.ts';
 import { BODY_LIMIT_BYTES, installBodyParsing } from './body-parsing.ts';
 import { installErrorHandling, sendError } from './error-handling.ts';
@@ -26,7 +26,7 @@ import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
 export interface AppDependencies {
   trading: TradingService;
   identity: IdentityService;
-  clock: ControllableClock;
+  clock: ClockControl;
   feed: Feed | undefined;
   logger: FastifyBaseLogger;
   version: string;

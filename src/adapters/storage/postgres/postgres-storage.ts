@@ -455,6 +455,16 @@ export class PostgresStorage implements Storage, SharedStorage {
     return rows.map(quoteFromRow);
   }
 
+  async hasTradingHistory(): Promise<boolean> {
+    return (
+      (
+        await this.#pool.query<{ h: boolean }>(
+          'SELECT (EXISTS (SELECT 1 FROM orders) OR EXISTS (SELECT 1 FROM deals) OR EXISTS (SELECT 1 FROM ledger l WHERE l.id > (SELECT MIN(m.id) FROM ledger m WHERE m.account_id = l.account_id))) AS h',
+        )
+      ).rows[0]?.h === true
+    );
+  }
+
   async getSetting(key: string): Promise<string | undefined> {
     const { rows } = await this.#pool.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [
       key,

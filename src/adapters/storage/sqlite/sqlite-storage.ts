@@ -165,6 +165,18 @@ export class SqliteStorage implements Storage {
     return (this.#db.prepare('SELECT * FROM quotes ORDER BY ticker').all() as Row[]).map(quoteFromRow);
   }
 
+  async hasTradingHistory(): Promise<boolean> {
+    return (
+      (
+        this.#db
+          .prepare(
+            'SELECT (EXISTS (SELECT 1 FROM orders) OR EXISTS (SELECT 1 FROM deals) OR EXISTS (SELECT 1 FROM ledger l WHERE l.id > (SELECT MIN(m.id) FROM ledger m WHERE m.account_id = l.account_id))) AS h',
+          )
+          .get() as { h: number }
+      ).h === 1
+    );
+  }
+
   async getSetting(key: string): Promise<string | undefined> {
     const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
       { value: string } | undefined;
