@@ -9,10 +9,13 @@ describe('market hours and stale quotes follow the server clock', () => {
   let t: TestServer;
   let alice: TestAccount;
   before(async () => {
-    t = await startTestServer({ marketHours: 'enforce', maxQuoteAgeSeconds: 60 });
-    alice = await t.newAccount({ system: 'hedging' });
     // Saturday: US stocks and FX are closed.
-    await t.admin.setClock({ mode: 'manual', now: utc('2026-11-28T12:00:00Z') });
+    t = await startTestServer({
+      marketHours: 'enforce',
+      maxQuoteAgeSeconds: 60,
+      clock: { mode: 'manual', startMs: utc('2026-11-28T12:00:00Z') * 1000 },
+    });
+    alice = await t.newAccount({ system: 'hedging' });
     await t.admin.setQuote('AAPL.nq', { bid: 100, ask: 100.02 });
     await t.admin.setQuote('EURUSD', { bid: 1.1, ask: 1.10008 });
   });

@@ -346,17 +346,15 @@ describe('order validation and rejection', () => {
 describe('order rejection when the market is closed', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ marketHours: 'enforce' });
+    // A Saturday, 15:00 UTC: US stocks and FX are both closed.
+    t = await startTestServer({
+      marketHours: 'enforce',
+      clock: { mode: 'manual', startMs: Date.parse('2026-11-28T15:00:00Z') },
+    });
   });
   after(() => t.close());
 
   it('records a market order out of hours as rejected, while a limit order rests', async () => {
-    // The next Saturday 15:00 UTC after the server's now: US stocks and FX are both closed.
-    const { now } = await t.admin.clock();
-    const day = new Date(now * 1000);
-    day.setUTCHours(15, 0, 0, 0);
-    day.setUTCDate(day.getUTCDate() + ((6 - day.getUTCDay() + 7) % 7 || 7));
-    await t.admin.setClock({ mode: 'manual', now: day.getTime() / 1000 });
     await t.admin.setQuote('AAPL.nq', { bid: 100, ask: 100.02 });
     const { accountId, client } = await t.newAccount();
     await assert.rejects(
