@@ -51,6 +51,9 @@ export interface ServerConfig {
   /** Requests per second per token (0 disables), and the burst a token may send at once. */
   rateLimit: number;
   rateBurst: number;
+  /** Failed authentications per second per client address (0 disables), and the burst allowed. */
+  authFailureLimit: number;
+  authFailureBurst: number;
   /** A request must arrive completely within this many milliseconds. */
   requestTimeoutMs: number;
 }
@@ -89,6 +92,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   seedDemo: true,
   rateLimit: 50,
   rateBurst: 100,
+  authFailureLimit: 2,
+  authFailureBurst: 20,
   requestTimeoutMs: 30_000,
 };
 
@@ -220,6 +225,7 @@ async function startOnStorage(
     version: VERSION,
     metrics,
     rateLimit: { ratePerSecond: config.rateLimit, burst: config.rateBurst },
+    authFailureLimit: { ratePerSecond: config.authFailureLimit, burst: config.authFailureBurst },
     requestTimeoutMs: config.requestTimeoutMs,
   });
 

@@ -22,6 +22,7 @@ import { publicRoutes } from './public-routes.ts';
 import { adminRoutes } from './admin-routes.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
+import { AuthFailureThrottle, type AuthFailureOptions } from './auth-failures.ts';
 
 export interface AppDependencies {
   trading: TradingService;
@@ -32,6 +33,8 @@ export interface AppDependencies {
   version: string;
   metrics?: ServerMetrics;
   rateLimit?: RateLimitOptions;
+  /** Failed authentications per client address (auth-failures.ts); off when absent. */
+  authFailureLimit?: AuthFailureOptions;
   /** A request must arrive completely within this time (default 30 s). */
   requestTimeoutMs?: number;
 }
@@ -100,6 +103,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   installBodyParsing(app);
   installErrorHandling(app);
+  const authFailures = new AuthFailureThrottle(deps.authFailureLimit ?? { ratePerSecond: 0, burst: 1 });
   deps.metrics?.install(app);
   if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
 
@@ -163,8 +167,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register((scope) => publicRoutes(scope, deps), { prefix: '/api/v1' });
-  await app.register((scope) => adminRoutes(scope, deps), { prefix: '/admin/v1' });
+  await app.register((scope) => publicRoutes(scope, { ...deps, authFailures }), { prefix: '/api/v1' });
+  await app.register((scope) => adminRoutes(scope, { ...deps, authFailures }), { prefix: '/admin/v1' });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ code: 'ok', status: 'live' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
