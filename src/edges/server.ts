@@ -54,6 +54,8 @@ export interface ServerConfig {
   /** Failed authentications per second per client address (0 disables), and the burst allowed. */
   authFailureLimit: number;
   authFailureBurst: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | undefined;
   /** A request must arrive completely within this many milliseconds. */
   requestTimeoutMs: number;
 }
@@ -94,6 +96,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   rateBurst: 100,
   authFailureLimit: 2,
   authFailureBurst: 20,
+  metricsToken: undefined,
   requestTimeoutMs: 30_000,
 };
 
@@ -170,7 +173,7 @@ async function startOnStorage(
   const fatal: { handler?: (error: unknown) => void } = {};
   // The metrics read the service lazily (gauges), and the service reports into the metrics.
   const ref: { trading?: TradingService } = {};
-  const metrics = new ServerMetrics(() => ref.trading);
+  const metrics = new ServerMetrics(() => ref.trading, { token: config.metricsToken });
   const trading = new TradingService({
     engine,
     storage,

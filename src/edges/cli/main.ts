@@ -44,6 +44,11 @@ function list(value: string): string[] {
   return items;
 }
 
+function nonEmpty(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
+  return value;
+}
+
 function decimal(value: string): number {
   const number = Number(value);
   if (!/^-?\d+(\.\d+)?$/.test(value) || !Number.isFinite(number))
@@ -196,6 +201,11 @@ function serveCommand(): Command {
         .default(DEFAULT_CONFIG.authFailureBurst)
         .argParser(integer(1, 1_000_000)),
     )
+    .addOption(
+      new Option('--metrics-token <token>', 'require Authorization: Bearer <token> on /metrics')
+        .env('STOCKSTRADER_METRICS_TOKEN')
+        .argParser(nonEmpty),
+    )
     .addOption(new Option('--no-demo', 'do not create the demo user at first start'))
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
@@ -229,6 +239,7 @@ function serveCommand(): Command {
         rateBurst: options.rateBurst as number,
         authFailureLimit: options.authFailureLimit as number,
         authFailureBurst: options.authFailureBurst as number,
+        metricsToken: options.metricsToken as string | undefined,
         requestTimeoutMs: DEFAULT_CONFIG.requestTimeoutMs,
       };
       await serve(config);

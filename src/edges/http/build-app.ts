@@ -104,7 +104,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   installBodyParsing(app);
   installErrorHandling(app);
   const authFailures = new AuthFailureThrottle(deps.authFailureLimit ?? { ratePerSecond: 0, burst: 1 });
-  deps.metrics?.install(app);
+  deps.metrics?.install(app, authFailures);
   if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
 
   app.addHook('onSend', (request, reply, _payload, done) => {
