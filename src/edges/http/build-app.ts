@@ -39,11 +39,19 @@ export interface AppDependencies {
   requestTimeoutMs?: number;
 }
 
+/**
+ * A client's X-Request-Id is kept when it is 1–128 visible ASCII characters; anything else
+ * (over-long, spaces, control or non-ASCII characters, a repeated header) is replaced by a
+ * generated id, so logs and the echoed header never carry what a client chose to stuff in.
+ */
+const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
 /** A complete HTTP/1.1 400 response with the JSON error envelope, for paths Fastify never sees. */
 function rawBadRequest(msg: string): string {
   const body = JSON.stringify({ code: 'error', msg, error: 'invalid_request' });
   return (
     'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n' +
+    'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
   );
 }
@@ -54,8 +62,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => `req-${(++requestCounter).toString(36)}`,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const id = request.headers['x-request-id'];
+      return typeof id === 'string' && CLIENT_REQUEST_ID.test(id)
+        ? id
+        : `req-${(++requestCounter).toString(36)}`;
+    },
     // A request must arrive completely (headers and body) within the time limit, or Node's HTTP
     // server cuts it off through clientErrorHandler below (a 400 envelope, connection closed):
     // a client trickling a body cannot hold a socket forever. A request whose bytes have all
@@ -109,6 +122,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   app.addHook('onSend', (request, reply, _payload, done) => {
     reply.header('x-request-id', request.id);
+    // No reply is a page to sniff or to keep: every one is for this request only. The docs' static
+    // files keep the caching their plugin gives them.
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     deps.metrics?.record(request, reply);
     // Group commit lets the engine run ahead of the disk by one batch: hold every reply until the
     // steps issued before it are durable, so no client sees state a crash could still undo.
