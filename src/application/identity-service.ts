@@ -9,6 +9,12 @@
  * seconds (bounded in count) instead of hashing and querying each time. Revoking through this
  * process forgets at once; a revocation made by another process sharing the database takes effect
  * here within SESSION_TTL_MS.
+ *
+ * A token storage did not know is refused from memory for FAILED_LOOKUP_TTL_MS (bounded in count,
+ * keyed by hash), so a client repeating a bad token costs no query. That cannot lock out a token
+ * that becomes valid: tokens are random, so a miss is only ever cached for one presented before
+ * it existed, and issuing a token through this process forgets any miss for it. Revocation never
+ * depends on this cache.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from './errors.ts';
@@ -25,19 +31,34 @@ export function generateToken(prefix: string): string {
 /** How long a token's user is trusted from memory before storage is asked again. */
 export const SESSION_TTL_MS = 5_000;
 const MAX_SESSIONS = 10_000;
+/** How long a token storage did not know is refused without asking storage again. */
+export const FAILED_LOOKUP_TTL_MS = 5_000;
+export const MAX_FAILED_LOOKUPS = 10_000;
 
 export class IdentityService {
   readonly #storage: Storage;
   /** Live token → its user and when to ask storage again (monotonic ms). Insertion-ordered. */
   readonly #sessions = new Map<string, { userId: string; until: number }>();
+  /** Hash of a token storage did not know → until when it is refused (monotonic ms). Insertion-ordered. */
+  readonly #failedLookups = new Map<string, number>();
   readonly #adminTokenHash: Buffer;
   readonly #now: () => number;
+  readonly #monotonicMs: () => number;
 
-  /** `adminTokenHash` is the SHA-256 (hex) of the admin token; the token itself is never kept. */
-  constructor(storage: Storage, adminTokenHash: string, now: () => number) {
+  /**
+   * `adminTokenHash` is the SHA-256 (hex) of the admin token; the token itself is never kept.
+   * `now` is the trading clock; `monotonicMs` times the caches (injectable for tests).
+   */
+  constructor(
+    storage: Storage,
+    adminTokenHash: string,
+    now: () => number,
+    monotonicMs: () => number = () => performance.now(),
+  ) {
     this.#storage = storage;
     this.#adminTokenHash = Buffer.from(adminTokenHash, 'hex');
     this.#now = now;
+    this.#monotonicMs = monotonicMs;
   }
 
   async createUser(name: string): Promise<string> {
@@ -48,7 +69,9 @@ export class IdentityService {
     if (!(await this.#storage.userExists(userId)))
       throw new AppError('user_not_found', `user ${userId} not found`);
     const token = generateToken('st');
-    const tokenId = await this.#storage.createToken(userId, hashToken(token), this.#now());
+    const tokenHash = hashToken(token);
+    const tokenId = await this.#storage.createToken(userId, tokenHash, this.#now());
+    this.#failedLookups.delete(tokenHash);
     return { token, tokenId };
   }
 
@@ -77,10 +100,19 @@ export class IdentityService {
   async authenticate(token: string): Promise<string | undefined> {
     const remembered = this.rememberedUser(token);
     if (remembered) return remembered;
-    const now = performance.now();
-    const userId = await this.#storage.findTokenUser(hashToken(token));
+    const now = this.#monotonicMs();
+    const tokenHash = hashToken(token);
+    const failedUntil = this.#failedLookups.get(tokenHash);
+    if (failedUntil !== undefined) {
+      if (failedUntil > now) return undefined;
+      this.#failedLookups.delete(tokenHash);
+    }
+    const userId = await this.#storage.findTokenUser(tokenHash);
     this.#sessions.delete(token);
-    if (userId === undefined) return undefined;
+    if (userId === undefined) {
+      this.#rememberFailure(tokenHash, now);
+      return undefined;
+    }
     if (this.#sessions.size >= MAX_SESSIONS) {
       const oldest = this.#sessions.keys().next();
       if (!oldest.done) this.#sessions.delete(oldest.value);
@@ -92,7 +124,16 @@ export class IdentityService {
   /** The user of a token authenticated within SESSION_TTL_MS, without asking storage. */
   rememberedUser(token: string): string | undefined {
     const session = this.#sessions.get(token);
-    return session && session.until > performance.now() ? session.userId : undefined;
+    return session && session.until > this.#monotonicMs() ? session.userId : undefined;
+  }
+
+  #rememberFailure(tokenHash: string, now: number): void {
+    this.#failedLookups.delete(tokenHash);
+    if (this.#failedLookups.size >= MAX_FAILED_LOOKUPS) {
+      const oldest = this.#failedLookups.keys().next();
+      if (!oldest.done) this.#failedLookups.delete(oldest.value);
+    }
+    this.#failedLookups.set(tokenHash, now + FAILED_LOOKUP_TTL_MS);
   }
 
   isAdminToken(token: string): boolean {

@@ -54,6 +54,11 @@ export interface ServerConfig {
   /** Requests per second per token (0 disables), and the burst a token may send at once. */
   rateLimit: number;
   rateBurst: number;
+  /** Failed authentications per second per client address (0 disables), and the burst allowed. */
+  authFailureLimit: number;
+  authFailureBurst: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | undefined;
   /** A request must arrive completely within this many milliseconds. */
   requestTimeoutMs: number;
 }
@@ -93,6 +98,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   seedDemo: true,
   rateLimit: 50,
   rateBurst: 100,
+  authFailureLimit: 2,
+  authFailureBurst: 20,
+  metricsToken: undefined,
   requestTimeoutMs: 30_000,
 };
 
@@ -171,7 +179,7 @@ async function startOnStorage(
   const fatal: { handler?: (error: unknown) => void } = {};
   // The metrics read the service lazily (gauges), and the service reports into the metrics.
   const ref: { trading?: TradingService } = {};
-  const metrics = new ServerMetrics(() => ref.trading);
+  const metrics = new ServerMetrics(() => ref.trading, { token: config.metricsToken });
   const trading = new TradingService({
     engine,
     storage,
@@ -232,6 +240,7 @@ async function startOnStorage(
     version: VERSION,
     metrics,
     rateLimit: { ratePerSecond: config.rateLimit, burst: config.rateBurst },
+    authFailureLimit: { ratePerSecond: config.authFailureLimit, burst: config.authFailureBurst },
     requestTimeoutMs: config.requestTimeoutMs,
   });
 

@@ -75,6 +75,8 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
     seedDemo: false,
     // Suites drive thousands of requests from one token; the rate-limit suite turns it on.
     rateLimit: 0,
+    // Suites send bad tokens on purpose (the stress suites thousands); the throttle's suite turns it on.
+    authFailureLimit: 0,
     ...overrides,
   };
   let server: RunningServer;

@@ -44,6 +44,11 @@ function list(value: string): string[] {
   return items;
 }
 
+function nonEmpty(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
+  return value;
+}
+
 function decimal(value: string): number {
   const number = Number(value);
   if (!/^-?\d+(\.\d+)?$/.test(value) || !Number.isFinite(number))
@@ -213,6 +218,29 @@ function serveCommand(): Command {
         .default(DEFAULT_CONFIG.rateBurst)
         .argParser(integer(1, 1_000_000)),
     )
+    .addOption(
+      new Option(
+        '--auth-failure-limit <per-second>',
+        'failed authentications per second per client address (0 disables)',
+      )
+        .env('STOCKSTRADER_AUTH_FAILURE_LIMIT')
+        .default(DEFAULT_CONFIG.authFailureLimit)
+        .argParser(integer(0, 1_000_000)),
+    )
+    .addOption(
+      new Option(
+        '--auth-failure-burst <failures>',
+        'failed authentications a client address may have at once',
+      )
+        .env('STOCKSTRADER_AUTH_FAILURE_BURST')
+        .default(DEFAULT_CONFIG.authFailureBurst)
+        .argParser(integer(1, 1_000_000)),
+    )
+    .addOption(
+      new Option('--metrics-token <token>', 'require Authorization: Bearer <token> on /metrics')
+        .env('STOCKSTRADER_METRICS_TOKEN')
+        .argParser(nonEmpty),
+    )
     .addOption(new Option('--no-demo', 'do not create the demo user at first start'))
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
@@ -249,6 +277,9 @@ function serveCommand(): Command {
         seedDemo: options.demo !== false,
         rateLimit: options.rateLimit as number,
         rateBurst: options.rateBurst as number,
+        authFailureLimit: options.authFailureLimit as number,
+        authFailureBurst: options.authFailureBurst as number,
+        metricsToken: options.metricsToken as string | undefined,
         requestTimeoutMs: DEFAULT_CONFIG.requestTimeoutMs,
       };
       await serve(config);

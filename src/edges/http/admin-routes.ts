@@ -17,6 +17,7 @@ import type { Feed, FeedStatus } from '../../application/ports.ts';
 import { accountStateToWire, adminAccountToWire, fillToWire, ledgerToWire, price } from './wire-format.ts';
 import { bearerToken } from './public-routes.ts';
 import { sendError } from './error-handling.ts';
+import type { AuthFailureThrottle } from './auth-failures.ts';
 
 export interface AdminRouteDeps {
   trading: TradingService;
@@ -24,6 +25,7 @@ export interface AdminRouteDeps {
   clock: ClockControl;
   /** The running feed; undefined for the manual feed. */
   feed: Feed | undefined;
+  authFailures: AuthFailureThrottle;
 }
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse };
@@ -32,16 +34,18 @@ const tags = ['Admin'];
 
 export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-  const { trading, identity, clock, feed } = deps;
+  const { trading, identity, clock, feed, authFailures } = deps;
 
   app.addHook('onRequest', (request, reply, done) => {
     const token = bearerToken(request);
+    if (token && !authFailures.admit(request, reply)) return;
     if (!token || !identity.isAdminToken(token)) {
       sendError(reply, 401, 'admin token required: send Authorization: Bearer <admin token>', {
         error: 'unauthorized',
       });
       return;
     }
+    authFailures.succeeded(request);
     done();
   });
 

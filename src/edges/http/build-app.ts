@@ -22,6 +22,7 @@ import { publicRoutes } from './public-routes.ts';
 import { adminRoutes } from './admin-routes.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
+import { AuthFailureThrottle, type AuthFailureOptions } from './auth-failures.ts';
 
 export interface AppDependencies {
   trading: TradingService;
@@ -32,15 +33,25 @@ export interface AppDependencies {
   version: string;
   metrics?: ServerMetrics;
   rateLimit?: RateLimitOptions;
+  /** Failed authentications per client address (auth-failures.ts); off when absent. */
+  authFailureLimit?: AuthFailureOptions;
   /** A request must arrive completely within this time (default 30 s). */
   requestTimeoutMs?: number;
 }
+
+/**
+ * A client's X-Request-Id is kept when it is 1–128 visible ASCII characters; anything else
+ * (over-long, spaces, control or non-ASCII characters, a repeated header) is replaced by a
+ * generated id, so logs and the echoed header never carry what a client chose to stuff in.
+ */
+const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** A complete HTTP/1.1 400 response with the JSON error envelope, for paths Fastify never sees. */
 function rawBadRequest(msg: string): string {
   const body = JSON.stringify({ code: 'error', msg, error: 'invalid_request' });
   return (
     'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n' +
+    'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
   );
 }
@@ -51,8 +62,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => `req-${(++requestCounter).toString(36)}`,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const id = request.headers['x-request-id'];
+      return typeof id === 'string' && CLIENT_REQUEST_ID.test(id)
+        ? id
+        : `req-${(++requestCounter).toString(36)}`;
+    },
     // A request must arrive completely (headers and body) within the time limit, or Node's HTTP
     // server cuts it off through clientErrorHandler below (a 400 envelope, connection closed):
     // a client trickling a body cannot hold a socket forever. A request whose bytes have all
@@ -100,11 +116,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   installBodyParsing(app);
   installErrorHandling(app);
-  deps.metrics?.install(app);
+  const authFailures = new AuthFailureThrottle(deps.authFailureLimit ?? { ratePerSecond: 0, burst: 1 });
+  deps.metrics?.install(app, authFailures);
   if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
 
   app.addHook('onSend', (request, reply, _payload, done) => {
     reply.header('x-request-id', request.id);
+    // No reply is a page to sniff or to keep: every one is for this request only. The docs' static
+    // files keep the caching their plugin gives them.
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     deps.metrics?.record(request, reply);
     // Group commit lets the engine run ahead of the disk by one batch: hold every reply until the
     // steps issued before it are durable, so no client sees state a crash could still undo.
@@ -163,8 +184,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register((scope) => publicRoutes(scope, deps), { prefix: '/api/v1' });
-  await app.register((scope) => adminRoutes(scope, deps), { prefix: '/admin/v1' });
+  await app.register((scope) => publicRoutes(scope, { ...deps, authFailures }), { prefix: '/api/v1' });
+  await app.register((scope) => adminRoutes(scope, { ...deps, authFailures }), { prefix: '/admin/v1' });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ code: 'ok', status: 'live' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

@@ -2,12 +2,35 @@
  * Prometheus metrics at /metrics: requests by route and status, latency histograms, orders placed,
  * filled and rejected, open deals, quote ticks and the trigger index size. One registry per server
  * (no global default registry), so several servers in one process never mix their figures.
+ *
+ * Rendering costs milliseconds of CPU, so a rendering is served for a second (scrapers poll every
+ * few seconds; a flood of scrapes then costs the server almost nothing). With a metrics token,
+ * /metrics answers only `Authorization: Bearer <token>`, and failures count against the client
+ * address's failed-authentication budget like any other token's.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ChangeSet } from '../../engine/engine.ts';
 import type { TradingObserver } from '../../application/ports.ts';
 import type { TradingService } from '../../application/trading-service.ts';
+import type { AuthFailureThrottle } from './auth-failures.ts';
+import { sendError } from './error-handling.ts';
+import { bearerToken } from './public-routes.ts';
+
+/** How long one rendering of the metrics is served. */
+export const METRICS_CACHE_MS = 1_000;
+
+export interface MetricsOptions {
+  /** When set, /metrics requires `Authorization: Bearer <token>`. */
+  token?: string | undefined;
+  /** Monotonic milliseconds; injectable for tests. */
+  nowMs?: () => number;
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -96,8 +119,14 @@ export class ServerMetrics implements TradingObserver {
   readonly #requests = new Map<string, RequestSeries>();
   readonly #latencies = new Map<string, LatencySeries>();
   readonly #fills = new Map<string, number>();
+  readonly #tokenHash: Buffer | undefined;
+  readonly #nowMs: () => number;
+  /** The last rendering and until when it is served (monotonic ms). */
+  #rendered: { text: Promise<string>; untilMs: number } | undefined;
 
-  constructor(trading: () => TradingService | undefined) {
+  constructor(trading: () => TradingService | undefined, options: MetricsOptions = {}) {
+    this.#tokenHash = options.token === undefined ? undefined : sha256(options.token);
+    this.#nowMs = options.nowMs ?? (() => performance.now());
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'stockstrader_' });
     const requests = this.#requests;
@@ -211,10 +240,37 @@ export class ServerMetrics implements TradingObserver {
     return series;
   }
 
-  install(app: FastifyInstance): void {
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      reply.type(this.registry.contentType);
-      return this.registry.metrics();
+  /** The metrics text, rendered at most once per METRICS_CACHE_MS (concurrent scrapes share it). */
+  render(): Promise<string> {
+    const now = this.#nowMs();
+    if (this.#rendered && now < this.#rendered.untilMs) return this.#rendered.text;
+    const rendered = { text: this.registry.metrics(), untilMs: now + METRICS_CACHE_MS };
+    this.#rendered = rendered;
+    rendered.text.catch(() => {
+      if (this.#rendered === rendered) this.#rendered = undefined;
     });
+    return rendered.text;
+  }
+
+  install(app: FastifyInstance, authFailures?: AuthFailureThrottle): void {
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      if (this.#tokenHash && !this.#authorised(request, reply, authFailures)) return reply;
+      reply.type(this.registry.contentType);
+      return this.render();
+    });
+  }
+
+  /** Checks the metrics token; false when a 401 or 429 has been sent. */
+  #authorised(request: FastifyRequest, reply: FastifyReply, authFailures: AuthFailureThrottle | undefined) {
+    const token = bearerToken(request);
+    if (token !== undefined && authFailures && !authFailures.admit(request, reply)) return false;
+    if (token === undefined || !timingSafeEqual(sha256(token), this.#tokenHash as Buffer)) {
+      sendError(reply, 401, 'metrics token required: send Authorization: Bearer <metrics token>', {
+        error: 'unauthorized',
+      });
+      return false;
+    }
+    authFailures?.succeeded(request);
+    return true;
   }
 }

@@ -19,6 +19,7 @@ import {
   quoteToWire,
 } from './wire-format.ts';
 import { sendError } from './error-handling.ts';
+import type { AuthFailureThrottle } from './auth-failures.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,6 +30,7 @@ declare module 'fastify' {
 export interface PublicRouteDeps {
   trading: TradingService;
   identity: IdentityService;
+  authFailures: AuthFailureThrottle;
 }
 
 const errors = { 400: Api.ErrorResponse, 401: Api.ErrorResponse };
@@ -43,7 +45,7 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 
 export async function publicRoutes(scope: FastifyInstance, deps: PublicRouteDeps): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-  const { trading, identity } = deps;
+  const { trading, identity, authFailures } = deps;
 
   app.decorateRequest('userId', '');
   app.addHook('onRequest', (request, reply, done) => {
@@ -62,8 +64,10 @@ export async function publicRoutes(scope: FastifyInstance, deps: PublicRouteDeps
       done();
       return;
     }
+    if (!authFailures.admit(request, reply)) return;
     identity.authenticate(token).then((userId) => {
       if (userId) {
+        authFailures.succeeded(request);
         request.userId = userId;
         done();
         return;

@@ -3,6 +3,11 @@
  * none), refilled at `ratePerSecond` up to `burst`. A request over the limit gets 429 with
  * `Retry-After` and the JSON envelope.
  *
+ * What is limited is decided by the route the router matched, never by the raw URL: the router
+ * decodes the path, so `/%61pi/v1/…` reaches `/api/v1/…` and must be counted like it. Every
+ * `/api` and `/admin` route is limited, and so is every request that matches no route; the
+ * operational routes (/healthz, /readyz, /metrics, /docs, /openapi.json) are not.
+ *
  * A token bucket rather than @fastify/rate-limit's fixed windows: fixed windows let a client send
  * twice the limit across a window edge, a bucket never more than `burst` at once.
  * Buckets are keyed by a hash of the token so the map never holds secrets; idle full buckets are
@@ -57,6 +62,12 @@ export class TokenBuckets {
     return Math.max(1, Math.ceil((1 - bucket.tokens) / this.#rate));
   }
 
+  /** Gives back one token taken for `key` (never more than `burst`). */
+  give(key: string): void {
+    const bucket = this.#buckets.get(key);
+    if (bucket) bucket.tokens = Math.min(this.#burst, bucket.tokens + 1);
+  }
+
   get size(): number {
     return this.#buckets.size;
   }
@@ -80,7 +91,8 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
   if (options.ratePerSecond <= 0) return;
   const buckets = new TokenBuckets(options);
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/') && !request.url.startsWith('/admin/')) return undefined;
+    const route = request.routeOptions.url;
+    if (route !== undefined && !route.startsWith('/api/') && !route.startsWith('/admin/')) return undefined;
     const wait = buckets.take(clientKey(request));
     if (wait === 0) return undefined;
     reply.header('retry-after', String(wait));
