@@ -1,10 +1,12 @@
 /**
  * Request bodies: form-encoded (what the spec documents), JSON, and a form sent with a JSON content
  * type (real clients do all three). The JSON parser is Fastify's own, with prototype-poisoning
- * protection; forms parse into prototype-less objects, repeated keys into arrays.
+ * protection; forms parse into prototype-less objects, repeated keys into arrays (which then fail
+ * validation); a JSON key repeated within an object is refused outright.
  */
 import { parse as parseForm } from 'node:querystring';
 import type { FastifyInstance } from 'fastify';
+import { firstRepeatedKey } from './json-repeated-keys.ts';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -30,6 +32,13 @@ export function installBodyParsing(app: FastifyInstance): void {
             Object.assign(new Error('request body must not contain __proto__ or constructor keys'), {
               statusCode: 400,
             }),
+          );
+          return;
+        }
+        const repeated = error ? undefined : firstRepeatedKey(text);
+        if (repeated !== undefined) {
+          done(
+            Object.assign(new Error(`repeated parameter ${repeated}: send each once`), { statusCode: 400 }),
           );
           return;
         }
