@@ -1,13 +1,15 @@
 /**
  * Conversion of wire numbers (decimal, as the client sent them) into the engine's fixed-point
  * units. Anything not finite, negative where it must not be, or more precise than the unit can
- * hold is refused with a message naming the field; nothing is rounded silently.
+ * hold is refused with a message naming the field and echoing the value. The one rounding is of
+ * float noise: a number a few units in the last place off a decimal the unit holds
+ * (0.30000000000000004, or `bid * 0.99` computed by a client) reads as that decimal.
  */
 import {
   MONEY_DECIMALS,
   PRICE_DECIMALS,
   QUANTITY_DECIMALS,
-  toScaled,
+  toScaledIgnoringNoise,
   type Money,
   type Price,
   type Quantity,
@@ -19,25 +21,30 @@ function finite(field: string, value: number): number {
   return value;
 }
 
-function scaled(field: string, value: number, decimals: number, what: string): number {
-  const result = toScaled(finite(field, value), decimals);
-  if (result === undefined)
-    throw invalid(`${field} must be a number with at most ${decimals} decimals ${what}`);
+function scaled(field: string, value: number, decimals: number, limit: string): number {
+  const result = toScaledIgnoringNoise(finite(field, value), decimals);
+  if (result === undefined) {
+    throw invalid(
+      Math.abs(value) * 10 ** decimals > Number.MAX_SAFE_INTEGER
+        ? `${field} ${String(value)} must be below ${limit}`
+        : `${field} ${String(value)} must be a number with at most ${decimals} decimals`,
+    );
+  }
   return result === 0 ? 0 : result; // normalises -0
 }
 
 /** A price: > 0, at most 8 decimals. `zeroAllowed` lets 0 through (it clears SL/TP). */
 export function parsePrice(field: string, value: number, zeroAllowed = false): Price {
-  const price = scaled(field, value, PRICE_DECIMALS, 'and below 90,000,000');
+  const price = scaled(field, value, PRICE_DECIMALS, '90,000,000');
   if (price < 0 || (price === 0 && !zeroAllowed)) {
-    throw invalid(zeroAllowed ? `${field} must be 0 or greater` : `${field} must be greater than 0`);
+    throw invalid(`${field} ${String(value)} must be ${zeroAllowed ? '0 or greater' : 'greater than 0'}`);
   }
   return price;
 }
 
 export function parseQuantity(field: string, value: number): Quantity {
-  const quantity = scaled(field, value, QUANTITY_DECIMALS, 'and below 9,000,000,000');
-  if (quantity <= 0) throw invalid(`${field} must be greater than 0`);
+  const quantity = scaled(field, value, QUANTITY_DECIMALS, '9,000,000,000');
+  if (quantity <= 0) throw invalid(`${field} ${String(value)} must be greater than 0`);
   return quantity;
 }
 
@@ -46,8 +53,9 @@ export const MAX_MONEY_UNITS = 10_000_000_000_000;
 
 /** A money amount in the account currency: at most 2 decimals, sign allowed, below 10,000,000,000,000. */
 export function parseMoney(field: string, value: number): Money {
-  const money = scaled(field, value, MONEY_DECIMALS, 'and below 10,000,000,000,000');
-  if (Math.abs(money) >= MAX_MONEY_UNITS * 100) throw invalid(`${field} must be below 10,000,000,000,000`);
+  const money = scaled(field, value, MONEY_DECIMALS, '10,000,000,000,000');
+  if (Math.abs(money) >= MAX_MONEY_UNITS * 100)
+    throw invalid(`${field} ${String(value)} must be below 10,000,000,000,000`);
   return money;
 }
 

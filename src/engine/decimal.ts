@@ -68,6 +68,50 @@ function numberToScaled(value: number, decimals: number): number | undefined {
 
 const FAST_SCALED_LIMIT = 2 ** 50;
 
+/**
+ * How far, in units in the last place, a number may sit from a decimal and still be read as it:
+ * the error a few steps of float arithmetic leave (0.1 + 0.2 is 1 unit off 0.3, a Python client's
+ * `bid * 0.99` 1 or 2), yet less than a fifth of one count of 10^-8 for any price below 1,000,000.
+ */
+export const FLOAT_NOISE_ULPS = 16;
+
+/**
+ * A number's count of 10^-decimals, reading float noise as the decimal it blurs: a number that
+ * toScaled refuses for its precision, but that lies within FLOAT_NOISE_ULPS of the double nearest
+ * to a count (0.30000000000000004 at 6 decimals), reads as that count. A number further from every
+ * count (0.123456789 at 8 decimals) really has more decimals than the scale, and stays undefined,
+ * as do non-finite numbers, counts that would not stay safe integers, and anything but 0 itself
+ * for the count 0.
+ */
+export function toScaledIgnoringNoise(value: number, decimals: number): number | undefined {
+  const exact = toScaled(value, decimals);
+  const power = POWERS_OF_TEN[decimals];
+  if (exact !== undefined || !Number.isFinite(value) || power === undefined) return exact;
+  // Below 2^52 the product is off by at most a quarter, so this is the nearest count unless the
+  // number sits near halfway between two counts, where it is noise around neither. (Above, it is
+  // one of the two nearest, and doubles that large cannot tell those apart.)
+  const scaled = Math.round(value * power);
+  // Units in the last place measure noise relative to the value, which 0 has none of: the doubles
+  // next to it are subnormals no arithmetic on prices leaves behind (and 0 clears a stop loss).
+  if (scaled === 0 || !Number.isSafeInteger(scaled)) return undefined;
+  if (ulpsApart(value, fromScaled(scaled, decimals)) > FLOAT_NOISE_ULPS) return undefined;
+  return scaled;
+}
+
+/** How many doubles lie between two finite numbers (adjacent doubles are 1 apart; 0 and -0 are 0). */
+export function ulpsApart(a: number, b: number): number {
+  const distance = orderedBits(a) - orderedBits(b);
+  return Number(distance < 0n ? -distance : distance);
+}
+
+/** A double's bits as an integer that orders like the double itself (sign-magnitude folded). */
+function orderedBits(value: number): bigint {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, value);
+  const bits = view.getBigInt64(0);
+  return bits < 0n ? -(bits & 0x7fff_ffff_ffff_ffffn) : bits;
+}
+
 /** Formats an integer count of 10^-decimals as a JSON-safe number with no float artefacts. */
 export function fromScaled(scaled: number, decimals: number): number {
   // The same number as reading scaledToText's exact decimal text back, without building it: IEEE

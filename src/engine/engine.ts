@@ -26,6 +26,7 @@ import { isMarketOpen, marketClosedMessage } from './calendar/trading-calendar.t
 import {
   PRICE_DECIMALS,
   QUANTITY_DECIMALS,
+  decimalsOf,
   scaledToText,
   type Money,
   type Price,
@@ -670,11 +671,11 @@ export class Engine {
     conditions: TradingConditions,
     instrument: Instrument,
   ): Rejection | undefined {
-    if (price <= 0) return reject('invalid_price', `${field} must be greater than 0`);
+    if (price <= 0) return reject('invalid_price', `${field} ${showPrice(price)} must be greater than 0`);
     if (price % conditions.minTick !== 0) {
       return reject(
         'invalid_price',
-        `${field} ${showPrice(price)} is not on the min_tick grid ${showPrice(conditions.minTick)} of ${instrument.ticker}`,
+        `${field} ${showPrice(price)} is not on the min_tick grid ${showPrice(conditions.minTick)} of ${instrument.ticker}; ${nearestOnGrid(price, conditions.minTick)}`,
       );
     }
     return undefined;
@@ -1460,7 +1461,7 @@ function pendingPriceRejection(
   if (below ? order.price < watched : order.price > watched) return undefined;
   return reject(
     'invalid_price',
-    `${order.side} ${order.type} price ${formatPrice(order.price, instrument)} must be ${below ? 'below' : 'above'} the current ${name} ${formatPrice(watched, instrument)}`,
+    `${order.side} ${order.type} price ${echoPrice(order.price, instrument)} must be ${below ? 'below' : 'above'} the current ${name} ${formatPrice(watched, instrument)}`,
   );
 }
 
@@ -1477,16 +1478,39 @@ function stopLevelsRejection(
   if (stopLoss !== null && (side === 'buy' ? stopLoss >= reference : stopLoss <= reference)) {
     return reject(
       'invalid_stop_loss',
-      `stop_loss ${formatPrice(stopLoss, instrument)} must be ${side === 'buy' ? 'below' : 'above'} the ${referenceName} ${formatPrice(reference, instrument)} for a ${side}`,
+      `stop_loss ${echoPrice(stopLoss, instrument)} must be ${side === 'buy' ? 'below' : 'above'} the ${referenceName} ${echoPrice(reference, instrument)} for a ${side}`,
     );
   }
   if (takeProfit !== null && (side === 'buy' ? takeProfit <= reference : takeProfit >= reference)) {
     return reject(
       'invalid_take_profit',
-      `take_profit ${formatPrice(takeProfit, instrument)} must be ${side === 'buy' ? 'above' : 'below'} the ${referenceName} ${formatPrice(reference, instrument)} for a ${side}`,
+      `take_profit ${echoPrice(takeProfit, instrument)} must be ${side === 'buy' ? 'above' : 'below'} the ${referenceName} ${echoPrice(reference, instrument)} for a ${side}`,
     );
   }
   return undefined;
+}
+
+/**
+ * Names the valid prices either side of an off-grid `price` (> 0): the multiples of `tick` around
+ * it, written with the tick's decimals; only the upper one when the lower would be 0.
+ */
+function nearestOnGrid(price: Price, tick: Price): string {
+  const below = price - (price % tick);
+  const decimals = decimalsOf(tick, PRICE_DECIMALS);
+  const show = (level: Price): string => {
+    const [whole = '0', fraction = ''] = showPrice(level).split('.');
+    return decimals === 0 ? whole : `${whole}.${fraction.padEnd(decimals, '0')}`;
+  };
+  if (below <= 0) return `nearest valid price: ${show(tick)}`;
+  return `nearest valid prices: ${show(below)}, ${show(below + tick)}`;
+}
+
+/**
+ * A client's price echoed in a rejection: with the instrument's decimals, or exactly when it has
+ * more (an account's finer min_tick), so the message never shows a different price.
+ */
+function echoPrice(price: Price, instrument: Instrument): string {
+  return price % instrument.minTick === 0 ? formatPrice(price, instrument) : showPrice(price);
 }
 
 function showQuantity(quantity: Quantity): string {

@@ -111,7 +111,7 @@ describe('bad input gets a clear 400, never a crash', () => {
       'POST',
       ordersPath,
       { body: 'ticker=AAPL.nq&side=buy&type=market&volume=-5', contentType: FORM },
-      /volume must be greater than 0/,
+      /^volume -5 must be greater than 0$/,
     );
     await expect400(
       'POST',
@@ -123,7 +123,7 @@ describe('bad input gets a clear 400, never a crash', () => {
       'POST',
       ordersPath,
       { body: 'ticker=AAPL.nq&side=buy&type=market&volume=0.0000001', contentType: FORM },
-      /volume must be a number with at most 6 decimals/,
+      /^volume 1e-7 must be a number with at most 6 decimals$/,
     );
     await expect400(
       'POST',
@@ -141,7 +141,7 @@ describe('bad input gets a clear 400, never a crash', () => {
       'POST',
       ordersPath,
       { body: '{"ticker":"AAPL.nq","side":"buy","type":"market","volume":-0}', contentType: JSON_TYPE },
-      /volume must be greater than 0/,
+      /^volume 0 must be greater than 0$/,
     );
     await expect400(
       'POST',
@@ -179,6 +179,80 @@ describe('bad input gets a clear 400, never a crash', () => {
       ordersPath,
       { body: '{"__proto__":{"admin":true},"side":"buy"}', contentType: JSON_TYPE },
       /.+/,
+    );
+  });
+
+  it('refuses a key repeated in a JSON body, as it refuses one repeated in a form', async () => {
+    const before = await alice.client.orders(alice.accountId, { status: 'filled' });
+    for (const body of [
+      '{"ticker":"AAPL.nq","side":"buy","type":"market","volume":1,"volume":2}',
+      '{"ticker":"AAPL.nq","side":"buy","type":"market","volume":1,"\\u0076olume":2}',
+      '{ "volume" : 1 , "ticker":"AAPL.nq","side":"buy","type":"market", "volume" : 1 }',
+    ]) {
+      const response = await expect400('POST', ordersPath, { body, contentType: JSON_TYPE }, /.+/);
+      assert.equal(response.body.msg, 'repeated parameter volume: send each once');
+      assert.equal(response.body.error, 'invalid_request');
+    }
+    await expect400(
+      'POST',
+      '/admin/v1/users',
+      { body: '{"name":"a","name":"b"}', contentType: JSON_TYPE, token: ADMIN_TOKEN },
+      /^repeated parameter name: send each once$/,
+    );
+    // Nothing traded, and the same keys once each still do.
+    assert.deepEqual(await alice.client.orders(alice.accountId, { status: 'filled' }), before);
+    const once = await raw(t.url, 'POST', ordersPath, {
+      token: alice.token,
+      contentType: JSON_TYPE,
+      body: '{"ticker":"AAPL.nq","side":"buy","type":"market","volume":1,"note":{"volume":2}}',
+    });
+    assert.equal(once.status, 200, once.text);
+  });
+
+  it('reads float noise in JSON numbers as the decimals it blurs; echoes a value it refuses', async () => {
+    const placed = await raw(t.url, 'POST', ordersPath, {
+      token: alice.token,
+      contentType: JSON_TYPE,
+      body: '{"ticker":"AAPL.nq","side":"buy","type":"limit","volume":2.0000000000000004,"price":99.00999999999999}',
+    });
+    assert.equal(placed.status, 200, placed.text);
+    const orderId = (placed.body.data as { order_id: string }).order_id;
+    const order = (await alice.client.orders(alice.accountId)).find((o) => o.id === orderId);
+    assert.deepEqual([order?.volume, order?.price], [2, 99.01]);
+    // The doubles next to 0 are not noise around it: 0 would clear the stop loss.
+    await expect400(
+      'PUT',
+      `${ordersPath}/${orderId}`,
+      { body: 'stop_loss=5e-324', contentType: FORM },
+      /^stop_loss 5e-324 must be a number with at most 8 decimals$/,
+    );
+    await alice.client.cancelOrder(alice.accountId, orderId);
+    await expect400(
+      'POST',
+      ordersPath,
+      {
+        body: '{"ticker":"AAPL.nq","side":"buy","type":"limit","volume":1,"price":-2.5}',
+        contentType: JSON_TYPE,
+      },
+      /^price -2.5 must be greater than 0$/,
+    );
+    await expect400(
+      'POST',
+      ordersPath,
+      {
+        body: '{"ticker":"AAPL.nq","side":"buy","type":"limit","volume":1,"price":123456789}',
+        contentType: JSON_TYPE,
+      },
+      /^price 123456789 must be below 90,000,000$/,
+    );
+    await expect400(
+      'POST',
+      ordersPath,
+      {
+        body: '{"ticker":"AAPL.nq","side":"buy","type":"market","volume":1.0000005}',
+        contentType: JSON_TYPE,
+      },
+      /^volume 1.0000005 must be a number with at most 6 decimals$/,
     );
   });
 
@@ -235,7 +309,7 @@ describe('bad input gets a clear 400, never a crash', () => {
     assert.match(badCurrency.body.msg ?? '', /currency is malformed/);
     const badAmount = await post(`/admin/v1/accounts/${alice.accountId}/balance`, '{"amount":1.234}');
     assert.equal(badAmount.status, 400);
-    assert.match(badAmount.body.msg ?? '', /amount must be a number with at most 2 decimals/);
+    assert.match(badAmount.body.msg ?? '', /^amount 1.234 must be a number with at most 2 decimals$/);
     const badQuote = await raw(t.url, 'PUT', '/admin/v1/quotes/AAPL.nq', {
       ...admin,
       contentType: JSON_TYPE,

@@ -1,10 +1,12 @@
 /**
  * Story: a business rejection answers HTTP 400 with a msg naming the rule, and is also recorded as
  * an order with status `rejected` (the msg in its comment) that `GET orders?status=rejected` finds.
- * Covered: volume below min / above max / off the step, prices off the tick grid, limit/stop
- * without a price, market with a price, trade modes (buy_only, sell_only, close_only, disabled, per
- * account and per instrument), account status (disabled, no_new_deals), no quote, market closed,
- * insufficient margin, wrong-side SL/TP. Netting close_only still lets a position be reduced.
+ * Covered: volume below min / above max / off the step, prices off the tick grid (the nearest valid
+ * prices named, on placement and modification), float noise read as the decimal it blurs, limit/stop
+ * without a price (a market order's price is ignored), trade modes (buy_only, sell_only,
+ * close_only, disabled, per account and per instrument), account status (disabled, no_new_deals),
+ * no quote, market closed, insufficient margin, wrong-side SL/TP. Netting close_only still lets a
+ * position be reduced.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,26 +101,157 @@ describe('order validation and rejection', () => {
     await expectRejected(
       account,
       { ticker: 'AAPL.nq', side: 'buy', type: 'limit', volume: 1, price: 99.995 },
-      'price 99.995 is not on the min_tick grid 0.01 of AAPL.nq',
+      'price 99.995 is not on the min_tick grid 0.01 of AAPL.nq; nearest valid prices: 99.99, 100.00',
     );
     await expectRejected(
       account,
       { ticker: 'EURUSD', side: 'sell', type: 'stop', volume: 0.01, price: 1.090005 },
-      'price 1.090005 is not on the min_tick grid 0.00001 of EURUSD',
+      'price 1.090005 is not on the min_tick grid 0.00001 of EURUSD; nearest valid prices: 1.09000, 1.09001',
     );
     await expectRejected(
       account,
       { ticker: 'AAPL.nq', side: 'buy', type: 'market', volume: 1, stop_loss: 95.001 },
-      'stop_loss 95.001 is not on the min_tick grid 0.01 of AAPL.nq',
+      'stop_loss 95.001 is not on the min_tick grid 0.01 of AAPL.nq; nearest valid prices: 95.00, 95.01',
     );
     await expectRejected(
       account,
       { ticker: 'AAPL.nq', side: 'buy', type: 'market', volume: 1, take_profit: 105.5555 },
-      'take_profit 105.5555 is not on the min_tick grid 0.01 of AAPL.nq',
+      'take_profit 105.5555 is not on the min_tick grid 0.01 of AAPL.nq; nearest valid prices: 105.55, 105.56',
+    );
+    // Below the first tick only the one above it is valid.
+    await expectRejected(
+      account,
+      { ticker: 'AAPL.nq', side: 'buy', type: 'limit', volume: 1, price: 0.005 },
+      'price 0.005 is not on the min_tick grid 0.01 of AAPL.nq; nearest valid price: 0.01',
     );
   });
 
-  it('requires a price on limit and stop orders and refuses one on market orders', async () => {
+  it('reads float noise in prices and volumes as the decimal it blurs, before the grid check', async () => {
+    const account = await t.newAccount({ system: 'hedging' });
+    const { accountId, client } = account;
+    // 33.00333333333333 * 3 and 1.09004 + 0.00001 * 3 in any float language: 99.01 and 1.09007.
+    const limitId = await client.placeOrder(accountId, {
+      ticker: 'AAPL.nq',
+      side: 'buy',
+      type: 'limit',
+      volume: 1.0000000000000002,
+      price: 99.00999999999999,
+      take_profit: 110.00000000000001,
+    });
+    const stopId = await client.placeOrder(accountId, {
+      ticker: 'EURUSD',
+      side: 'sell',
+      type: 'stop',
+      volume: 0.1 + 0.2,
+      price: 1.0900699999999999,
+    });
+    const orders = await client.orders(accountId);
+    const limit = orders.find((order) => order.id === limitId);
+    const stop = orders.find((order) => order.id === stopId);
+    assert.deepEqual([limit?.price, limit?.volume, limit?.take_profit], [99.01, 1, 110]);
+    assert.deepEqual([stop?.price, stop?.volume], [1.09007, 0.3]);
+
+    await client.placeOrder(accountId, {
+      ...buyAapl(1),
+      stop_loss: 95.00999999999999,
+    });
+    const [deal] = await client.deals(accountId);
+    assert.equal(deal?.stop_loss, 95.01);
+
+    // Noise around an off-grid price is still off the grid: 1.15845 * 0.99 in Python.
+    await expectRejected(
+      account,
+      { ticker: 'EURUSD', side: 'buy', type: 'limit', volume: 0.01, price: 1.1468654999999999 },
+      'price 1.1468655 is not on the min_tick grid 0.00001 of EURUSD; nearest valid prices: 1.14686, 1.14687',
+    );
+    // A ninth decimal is no noise: refused as malformed (400, no order recorded), echoing the value.
+    const nineDecimals = await raw(t.url, 'POST', `/api/v1/accounts/${accountId}/orders`, {
+      token: account.token,
+      contentType: FORM,
+      body: 'ticker=EURUSD&side=buy&type=limit&volume=0.01&price=1.123456789',
+    });
+    assert.equal(nineDecimals.status, 400, nineDecimals.text);
+    assert.equal(nineDecimals.body.msg, 'price 1.123456789 must be a number with at most 8 decimals');
+  });
+
+  it('names the nearest valid prices when modifying an order or a deal off the grid', async () => {
+    const account = await t.newAccount({ system: 'hedging' });
+    const { accountId, client, token } = account;
+    const orderId = await client.placeOrder(accountId, {
+      ticker: 'AAPL.nq',
+      side: 'buy',
+      type: 'limit',
+      volume: 1,
+      price: 99,
+    });
+    await client.placeOrder(accountId, buyAapl(1));
+    const [deal] = await client.deals(accountId);
+    assert.ok(deal);
+    const put = async (path: string, body: string, code: string, msg: string): Promise<void> => {
+      const response = await raw(t.url, 'PUT', `/api/v1/accounts/${accountId}/${path}`, {
+        token,
+        contentType: FORM,
+        body,
+      });
+      assert.equal(response.status, 400, response.text);
+      assert.deepEqual([response.body.error, response.body.msg], [code, msg]);
+    };
+    const order = `orders/${orderId}`;
+    await put(
+      order,
+      'price=98.995',
+      'invalid_price',
+      'price 98.995 is not on the min_tick grid 0.01 of AAPL.nq; nearest valid prices: 98.99, 99.00',
+    );
+    await put(
+      order,
+      'stop_loss=90.001',
+      'invalid_stop_loss',
+      'stop_loss 90.001 is not on the min_tick grid 0.01 of AAPL.nq; nearest valid prices: 90.00, 90.01',
+    );
+    await put(
+      order,
+      'take_profit=110.019999',
+      'invalid_take_profit',
+      'take_profit 110.019999 is not on the min_tick grid 0.01 of AAPL.nq; nearest valid prices: 110.01, 110.02',
+    );
+    const dealPath = `deals/${deal.id}`;
+    await put(
+      dealPath,
+      'stop_loss=95.005',
+      'invalid_stop_loss',
+      'stop_loss 95.005 is not on the min_tick grid 0.01 of AAPL.nq; nearest valid prices: 95.00, 95.01',
+    );
+    await put(
+      dealPath,
+      'take_profit=105.0000001',
+      'invalid_take_profit',
+      'take_profit 105.0000001 is not on the min_tick grid 0.01 of AAPL.nq; nearest valid prices: 105.00, 105.01',
+    );
+    // Noise around valid levels modifies as the decimals it blurs.
+    await client.modifyOrder(accountId, orderId, { price: 98.99000000000001 });
+    await client.modifyDeal(accountId, deal.id, { take_profit: 105.00999999999999 });
+    const [modified] = await client.orders(accountId);
+    assert.equal(modified?.price, 98.99);
+    assert.equal((await client.deals(accountId))[0]?.take_profit, 105.01);
+  });
+
+  it('echoes an off-instrument-grid level exactly in a wrong-side rejection (finer min_tick per account)', async () => {
+    const account = await t.newAccount();
+    await t.admin.putOverrides(account.accountId, 'AAPL.nq', { min_tick: 0.001 });
+    await expectRejected(
+      account,
+      { ...buyAapl(1), stop_loss: 100.005 },
+      'stop_loss 100.005 must be below the current price 100.00 for a buy',
+    );
+    await expectRejected(
+      account,
+      { ticker: 'AAPL.nq', side: 'sell', type: 'limit', volume: 1, price: 99.995 },
+      'sell limit price 99.995 must be above the current bid 100.00',
+    );
+  });
+
+  it('requires a price on limit and stop orders and ignores one on market orders', async () => {
     const account = await t.newAccount();
     await expectRejected(
       account,
@@ -130,11 +263,29 @@ describe('order validation and rejection', () => {
       { ticker: 'AAPL.nq', side: 'sell', type: 'stop', volume: 1 },
       'price is required for stop orders',
     );
-    await expectRejected(
-      account,
-      { ticker: 'AAPL.nq', side: 'buy', type: 'market', volume: 1, price: 100.02 },
-      'price is not allowed for market orders',
-    );
+    // The RTrader client sends a price on every order: a market order fills at the quote anyway.
+    for (const price of ['100.02', '0', '57.123456789', '-1']) {
+      const response = await raw(t.url, 'POST', `/api/v1/accounts/${account.accountId}/orders`, {
+        token: account.token,
+        contentType: FORM,
+        body: `ticker=AAPL.nq&side=buy&type=market&volume=1&price=${price}`,
+      });
+      assert.equal(response.status, 200, `price=${price}: ${response.text}`);
+    }
+    const filled = await account.client.orders(account.accountId, { status: 'filled' });
+    assert.equal(filled.length, 4);
+    for (const order of filled) {
+      assert.equal(order.filled_price, 100.02);
+      assert.equal(order.price, undefined);
+    }
+    // A price that is not a number is malformed input, market order or not.
+    const malformed = await raw(t.url, 'POST', `/api/v1/accounts/${account.accountId}/orders`, {
+      token: account.token,
+      contentType: FORM,
+      body: 'ticker=AAPL.nq&side=buy&type=market&volume=1&price=abc',
+    });
+    assert.equal(malformed.status, 400, malformed.text);
+    assert.equal(malformed.body.msg, 'price must be a number');
   });
 
   it('rejects SL/TP on the wrong side of the price', async () => {

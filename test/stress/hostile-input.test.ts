@@ -55,6 +55,8 @@ interface HostileRequest {
   body?: Buffer;
   /** Without it the body goes with a matching Content-Length; "raw" sends it unframed (chunked tests). */
   framing?: 'raw';
+  /** Host header values to send instead of the server's one ([] sends none). */
+  hosts?: readonly string[];
   /** What generated it, for failure messages. */
   label: string;
 }
@@ -87,13 +89,20 @@ function describeRequest(request: HostileRequest): string {
     request.body === undefined
       ? ''
       : ` body(${request.body.length} B)=${JSON.stringify(request.body.subarray(0, 300).toString('utf8'))}`;
-  const headers = request.headers.map(([name, value]) => `${name}: ${value.slice(0, 120)}`).join(' | ');
+  const hosts = request.hosts?.map((host): [string, string] => ['Host', host]) ?? [];
+  const headers = [...hosts, ...request.headers]
+    .map(([name, value]) => `${name}: ${value.slice(0, 120)}`)
+    .join(' | ');
   return `[${request.label}] ${request.method} ${request.target.slice(0, 300)} {${headers}}${body}`;
 }
 
 function send(baseUrl: string, request: HostileRequest, timeoutMs = 20_000): Promise<RawReply> {
   const url = new URL(baseUrl);
-  const lines = [`${request.method} ${request.target} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close'];
+  const lines = [
+    `${request.method} ${request.target} HTTP/1.1`,
+    ...(request.hosts ?? [url.host]).map((host) => `Host: ${host}`),
+    'Connection: close',
+  ];
   for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
   if (request.body !== undefined && request.framing !== 'raw')
     lines.push(`Content-Length: ${request.body.length}`);
@@ -1628,12 +1637,13 @@ function invalidBurstArb(world: World): fc.Arbitrary<HostileRequest> {
             void (body.ticker = js(value)),
       ),
     fc.constant<Poison>((body) => void delete body.ticker),
-    // A price: forbidden on market orders; off the grid, missing or on the wrong side otherwise.
+    // A price: not a number on market orders (which ignore any number); off the grid, missing or on
+    // the wrong side otherwise.
     fc.constantFrom('off-grid', 'wrong-side', 'missing', 'bad').chain((kind) =>
       badNumber.map((value): Poison => (body) => {
         const type = (body.type as { js?: unknown }).js;
         const buy = (body.side as { js?: unknown }).js === 'buy';
-        if (type === 'market') body.price = js(kind === 'bad' ? 100 : 150.5);
+        if (type === 'market') body.price = kind === 'bad' ? { raw: 'NaN' } : js('150.5x');
         else if (kind === 'off-grid') body.price = js(90.005);
         else if (kind === 'wrong-side') body.price = js((type === 'limit') === buy ? 250 : 50);
         else if (kind === 'missing') delete body.price;
@@ -1669,7 +1679,8 @@ function invalidBurstArb(world: World): fc.Arbitrary<HostileRequest> {
     fc.constantFrom('off-grid', 'wrong-side', 'missing').map((kind): Poison => (body) => {
       const type = (body.type as { js?: unknown }).js;
       const buy = (body.side as { js?: unknown }).js === 'buy';
-      if (type === 'market') body.price = js(kind === 'missing' ? 100 : 150.5);
+      // A market order ignores its price, but not an expiration.
+      if (type === 'market') body.expiration = js(4_000_000_000);
       else if (kind === 'off-grid') body.price = js(90.005);
       else if (kind === 'wrong-side') body.price = js((type === 'limit') === buy ? 250 : 50);
       else delete body.price;
@@ -2758,6 +2769,56 @@ describe('hostile input below the router', () => {
   it('answers parser-level garbage with the envelope', async () => {
     const requests = fc.sample(belowRouterArb(), { numRuns: 200, seed: SEED });
     for (const request of requests) await sendChecked(t.url, request);
+  });
+
+  it('refuses a missing or repeated Host and a repeated Authorization with a 400 envelope', async () => {
+    const url = new URL(t.url);
+    const target = fc.constantFrom(
+      '/api/v1/accounts',
+      '/api/v1/accounts/10000001/orders',
+      '/admin/v1/users',
+      '/api/v1/nope',
+      '/',
+    );
+    const token = fc.constantFrom(`Bearer ${ADMIN_TOKEN}`, 'Bearer x', 'Basic eDp5', '');
+    const name = fc.constantFrom('Authorization', 'authorization', 'AUTHORIZATION', 'aUtHoRiZaTiOn');
+    const requests = fc.sample(
+      fc.oneof(
+        fc
+          .tuple(target, fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'), fc.option(token))
+          .map(([path, method, auth]) => ({
+            msg: 'missing Host header: HTTP/1.1 requests must carry one',
+            request: Object.assign(assemble('no Host', method, path, auth ?? undefined, {}), { hosts: [] }),
+          })),
+        fc
+          .tuple(target, fc.constantFrom(url.host, 'evil.example', ''), fc.boolean(), fc.option(token))
+          .map(([path, other, otherFirst, auth]) => ({
+            msg: 'repeated Host header: send exactly one',
+            request: Object.assign(assemble('two Hosts', 'GET', path, auth ?? undefined, {}), {
+              hosts: otherFirst ? [other, url.host] : [url.host, other],
+            }),
+          })),
+        fc.tuple(target, name, token, name, token).map(([path, firstName, first, secondName, second]) => ({
+          msg: 'repeated Authorization header: send exactly one',
+          request: printable({
+            label: 'two Authorizations',
+            method: 'GET',
+            target: path,
+            headers: [
+              [firstName, first],
+              [secondName, second],
+            ],
+          }),
+        })),
+      ),
+      { numRuns: 100, seed: SEED },
+    );
+    for (const { msg, request } of requests) {
+      const reply = await send(t.url, request);
+      const envelope = checkReply(request, reply);
+      assert.equal(reply.status, 400, describeRequest(request));
+      assert.deepEqual(envelope, { code: 'error', msg, error: 'invalid_request' }, describeRequest(request));
+    }
   });
 
   it('answers CONNECT with the envelope', async () => {

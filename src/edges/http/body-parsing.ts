@@ -1,7 +1,8 @@
 /**
  * Request bodies: form-encoded (what the spec documents), JSON, and a form sent with a JSON content
  * type (real clients do all three). The JSON parser is Fastify's own, with prototype-poisoning
- * protection; forms parse into prototype-less objects, repeated keys into arrays.
+ * protection; forms parse into prototype-less objects, repeated keys into arrays (which then fail
+ * validation); a JSON key repeated within an object is refused outright.
  *
  * JSON nested deeper than MAX_JSON_DEPTH is refused before it is parsed: one pass over the text
  * is cheap, while JSON.parse spends tens of milliseconds on tens of thousands of levels. No body
@@ -9,6 +10,7 @@
  */
 import { parse as parseForm } from 'node:querystring';
 import type { FastifyInstance } from 'fastify';
+import { firstRepeatedKey } from './json-repeated-keys.ts';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
@@ -64,6 +66,13 @@ export function installBodyParsing(app: FastifyInstance): void {
             Object.assign(new Error('request body must not contain __proto__ or constructor keys'), {
               statusCode: 400,
             }),
+          );
+          return;
+        }
+        const repeated = error ? undefined : firstRepeatedKey(text);
+        if (repeated !== undefined) {
+          done(
+            Object.assign(new Error(`repeated parameter ${repeated}: send each once`), { statusCode: 400 }),
           );
           return;
         }

@@ -17,6 +17,7 @@ import type { ClockControl } from '../../application/clock-control.ts';
 import type { Feed } from '../../application/ports.ts';
 import { BODY_LIMIT_BYTES, installBodyParsing } from './body-parsing.ts';
 import { installErrorHandling, sendError } from './error-handling.ts';
+import { installHeaderChecks } from './header-checks.ts';
 import { coerceNumericFields } from './request-coercion.ts';
 import { publicRoutes } from './public-routes.ts';
 import { adminRoutes } from './admin-routes.ts';
@@ -80,6 +81,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       requestTimeout,
       headersTimeout: Math.min(60_000, requestTimeout),
       connectionsCheckingInterval: Math.max(20, Math.min(1_000, requestTimeout / 10)),
+      // A missing Host gets the JSON envelope from installHeaderChecks, not Node's bare 400.
+      requireHostHeader: false,
     },
     // While closing, requests already on open connections are still served (storage closes after
     // the HTTP server): Fastify's raw 503 would be a 5xx outside the envelope.
@@ -119,6 +122,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const authFailures = new AuthFailureThrottle(deps.authFailureLimit ?? { ratePerSecond: 0, burst: 1 });
   deps.metrics?.install(app, authFailures);
   if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
+  installHeaderChecks(app);
 
   app.addHook('onSend', (request, reply, _payload, done) => {
     reply.header('x-request-id', request.id);

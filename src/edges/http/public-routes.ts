@@ -264,7 +264,9 @@ export async function publicRoutes(scope: FastifyInstance, deps: PublicRouteDeps
         side: body.side,
         type: body.type,
         volume: parseQuantity('volume', body.volume),
-        price: body.price === undefined ? null : parsePrice('price', body.price),
+        // A market order fills at the quote, so a price sent with one (the RTrader client sends a
+        // price on every order) means nothing and is ignored; the schema still refuses a non-number.
+        price: body.price === undefined || body.type === 'market' ? null : parsePrice('price', body.price),
         expiration: body.expiration === undefined ? 0 : parseTimestamp('expiration', body.expiration),
         stopLoss: optionalLevel('stop_loss', body.stop_loss),
         takeProfit: optionalLevel('take_profit', body.take_profit),
