@@ -241,10 +241,14 @@ describe('account reset', () => {
     const [row] = await t.query<{ count: number | string }>('SELECT COUNT(*) AS count FROM accounts');
     const count = Number(row?.count);
 
+    assert.equal(await t.server.trading.hasTradingHistory(), true);
+
     const reply = await raw(t.url, 'POST', '/admin/v1/reset', { token: ADMIN_TOKEN });
     assert.deepEqual(reply.body, { code: 'ok', data: { accounts: count } });
     await assertOpening(t, alice, 100_000);
     await assertOpening(t, bob, 70_000);
+    // Nothing has happened since the accounts opened (the clock may then be set to any time).
+    assert.equal(await t.server.trading.hasTradingHistory(), false);
     const aapl = (await bob.client.accountInstruments(bob.accountId)).find(
       (instrument) => instrument.ticker === 'AAPL.nq',
     );
@@ -258,6 +262,7 @@ describe('account reset', () => {
       volume: 1,
     });
     assert.ok(orderId > highest.order);
+    assert.equal(await t.server.trading.hasTradingHistory(), true);
     assert.equal(await t.admin.reset(), count, 'the client says how many');
     await assertOpening(t, bob, 70_000);
   });
