@@ -3,9 +3,10 @@
  * (test/storage/storage-contract.ts) runs against every adapter.
  *
  * Durability: every write method resolves only after its change is durable on disk.
- * Atomicity: `commit` writes a whole engine step in one transaction.
+ * Atomicity: `commit` writes a whole engine step in one transaction, `resetAccounts` a whole reset.
  */
 import type { ChangeSet, Fill, LedgerEntry } from '../engine/engine.ts';
+import type { Money } from '../engine/decimal.ts';
 import type {
   Account,
   AccountBook,
@@ -42,6 +43,21 @@ export interface NewAccount {
   balance: number;
 }
 
+/** One account to put back to its opening state (`Storage.resetAccounts`). */
+export interface AccountReset {
+  accountId: string;
+  /** Its new opening balance; when absent, the one it has (what it was created with, or last reset to). */
+  balance?: Money;
+}
+
+/** An account as a reset left it. */
+export interface AccountResetResult {
+  accountId: string;
+  balance: Money;
+  /** The account's version after the reset (one more than before). */
+  version: number;
+}
+
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
   /** Order and deal ids, increasing, never repeated. */
@@ -57,8 +73,6 @@ export interface Storage {
   loadQuotes(): Promise<Quote[]>;
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
-  /** Whether any order, deal or ledger entry beyond an account's opening deposit exists. */
-  hasTradingHistory(): Promise<boolean>;
 
   /**
    * Persists one engine step (and the quotes that caused it) atomically and durably. Steps are
@@ -77,6 +91,25 @@ export interface Storage {
 
   /** Creates an account with its opening balance as the first ledger entry. */
   createAccount(account: NewAccount, now: number): Promise<Account>;
+  /** Each account's opening balance (what it was created with, or last reset to); all accounts when no ids are given. */
+  openingBalances(accountIds?: readonly string[]): Promise<Map<string, Money>>;
+  /**
+   * Puts accounts back to their opening state, in one transaction: their orders, deals, fills,
+   * ledger entries and history page counts go; the balance becomes the opening balance (the one
+   * given, which is kept as the new opening balance, or the one the account has), written as the
+   * one ledger entry ("initial deposit", unless 0); the version moves on by one. The user, tokens,
+   * name, status and instrument overrides stay. Order and deal ids handed out later stay above
+   * every id stored before, after a restart too. Applied in call order with `commit`: after every
+   * step submitted before it, before every step submitted after. Unknown account ids are skipped.
+   * With several processes (`shared`), the others are told the accounts changed.
+   */
+  resetAccounts(resets: readonly AccountReset[], now: number): Promise<AccountResetResult[]>;
+  /**
+   * Whether anything has happened since the accounts opened: any order, deal or fill, or a ledger
+   * entry other than an account's opening one. A fresh database, or one after resetting every
+   * account, has none.
+   */
+  hasTradingHistory(): Promise<boolean>;
   putInstrument(instrument: Instrument): Promise<void>;
   putOverrides(accountId: string, ticker: string, overrides: ConditionOverrides): Promise<void>;
 

@@ -43,6 +43,8 @@ import { TickHistory } from './tick-history.ts';
 import { nowSeconds, type Clock, type Logger, type TradingObserver } from './ports.ts';
 import {
   CURRENT_ORDER_STATUSES,
+  type AccountReset,
+  type AccountResetResult,
   type ClusterChange,
   type ClusterListener,
   type HistoryQuery,
@@ -109,6 +111,8 @@ export class TradingService {
    * shown only what was stored, never a fill that then did not happen.
    */
   readonly #stored = new Map<string, AccountBook>();
+  /** The last reset asked for: resets run one at a time, as each reads opening balances first. */
+  #resets: Promise<unknown> = Promise.resolve();
   /** Commits submitted and not yet settled. */
   #inFlight = 0;
   #broken: unknown = undefined;
@@ -333,6 +337,112 @@ export class TradingService {
   async updateAccount(accountId: string, changes: { name?: string; status?: AccountStatus }): Promise<void> {
     const book = this.requireBook(null, accountId);
     await this.#run({ kind: 'update_account', accountId: book.account.id, ...changes });
+  }
+
+  /**
+   * Puts an account back to its opening state (see Storage.resetAccounts): no orders, deals,
+   * fills or ledger entries beyond the opening deposit, of `balance` when given (it becomes the
+   * account's opening balance); user, tokens, name, status and overrides stay. A step of the
+   * account computed before the reset is written before it, and wiped; one computed after runs on
+   * the reset book. Resolves with the new balance once the reset is durable.
+   */
+  async resetAccount(accountId: string, balance?: Money): Promise<Money> {
+    const book = this.requireBook(null, accountId);
+    if (balance !== undefined && balance < 0) throw invalid('balance must not be negative');
+    const reset: AccountReset = { accountId: book.account.id };
+    if (balance !== undefined) reset.balance = balance;
+    const [result] = await this.#reset([reset]);
+    if (!result) throw new Error(`account ${book.account.id} was not reset`);
+    return result.balance;
+  }
+
+  /** Every account back to its opening state, as `resetAccount` does; resolves with how many. */
+  async resetAllAccounts(): Promise<number> {
+    return (await this.#reset('all')).length;
+  }
+
+  /**
+   * Whether the database holds any trading history (see Storage.hasTradingHistory), once every
+   * step issued so far is written. A fresh database, or one with every account reset, has none.
+   */
+  async hasTradingHistory(): Promise<boolean> {
+    await this.flush();
+    await Promise.all(this.#accountTasks.values());
+    return this.storage.hasTradingHistory();
+  }
+
+  #reset(which: readonly AccountReset[] | 'all'): Promise<AccountResetResult[]> {
+    const run = this.#resets.then(() =>
+      this.#shared ? this.#resetShared(this.#shared, which) : this.#resetOwn(which),
+    );
+    this.#resets = run.catch(() => undefined);
+    return run.then((results) => {
+      for (const { accountId, balance } of results) {
+        this.#logger.info({ event: 'account_reset', accountId, balance }, 'account reset');
+      }
+      return results;
+    });
+  }
+
+  /** With a database of its own: the books are reset in memory and the reset queued with the steps, at once. */
+  async #resetOwn(which: readonly AccountReset[] | 'all'): Promise<AccountResetResult[]> {
+    this.#ensureHealthy();
+    const openings = await this.storage.openingBalances(
+      which === 'all' ? undefined : which.map((reset) => reset.accountId),
+    );
+    this.#ensureHealthy();
+    // Nothing awaits from here to the submission: steps computed before it were submitted before
+    // it, and every later one runs on the reset books, so memory and storage stay in step.
+    const requested: readonly AccountReset[] =
+      which === 'all' ? [...openings.keys()].map((accountId) => ({ accountId })) : which;
+    const resets = requested.flatMap((reset): (AccountReset & { balance: Money })[] => {
+      const balance = reset.balance ?? openings.get(reset.accountId);
+      return balance === undefined || !this.engine.book(reset.accountId)
+        ? []
+        : [{ accountId: reset.accountId, balance }];
+    });
+    for (const { accountId, balance } of resets) {
+      const book = this.engine.book(accountId);
+      if (!book) continue;
+      this.engine.replaceBook({
+        account: { ...book.account, balance },
+        orders: new Map(),
+        deals: new Map(),
+        overrides: book.overrides,
+        version: book.version + 1,
+      });
+    }
+    const written = this.storage.resetAccounts(resets, this.now());
+    this.#inFlight += 1;
+    this.#commits = written.then(this.#committed, this.#commitFailed);
+    return written;
+  }
+
+  /**
+   * With several processes: the reset is written while this process holds the accounts' other
+   * steps back (those computed before are written first), then the accounts are reloaded, which
+   * voids the steps computed on the old books meanwhile: they run again on the reset ones. Other
+   * processes hear of the new versions; a step of theirs on an old book loses its version race.
+   */
+  async #resetShared(
+    shared: SharedStorage,
+    which: readonly AccountReset[] | 'all',
+  ): Promise<AccountResetResult[]> {
+    this.#ensureHealthy();
+    const resets: readonly AccountReset[] =
+      which === 'all'
+        ? [...(await shared.accountVersions()).keys()].sort().map((accountId) => ({ accountId }))
+        : which;
+    return this.#holding(
+      resets.map((reset) => reset.accountId),
+      async () => {
+        const results = await this.storage.resetAccounts(resets, this.now());
+        // Stale until reloaded: if a reload fails, the next use of the account tries again.
+        for (const { accountId } of results) this.#stale.add(accountId);
+        await Promise.all(results.map(({ accountId }) => this.#reload(shared, accountId)));
+        return results;
+      },
+    );
   }
 
   async putInstrument(instrument: Instrument): Promise<void> {
@@ -734,6 +844,27 @@ export class TradingService {
     }
     for (const account of part.changes.accounts) if (account.id === part.accountId) stored.account = account;
     stored.version = part.expectedVersion + 1;
+  }
+
+  /** Runs `work` once the accounts' earlier tasks have settled, holding their later ones until it is done. */
+  async #holding<T>(accountIds: readonly string[], work: () => Promise<T>): Promise<T> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const entered = accountIds.map(
+      (accountId) =>
+        new Promise<void>((resolve) => {
+          void this.#serially(accountId, () => {
+            resolve();
+            return released;
+          });
+        }),
+    );
+    try {
+      await Promise.all(entered);
+      return await work();
+    } finally {
+      release();
+    }
   }
 
   /** Runs `task` after every earlier task of the account in this process has settled. */

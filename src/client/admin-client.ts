@@ -75,6 +75,25 @@ export class AdminClient {
     return data.balance;
   }
 
+  /**
+   * Puts an account back to its opening state: no orders, deals or history, the opening balance
+   * (or `balance`, which becomes the new opening balance). Returns the balance.
+   */
+  async resetAccount(accountId: string, balance?: number): Promise<number> {
+    const data = await this.#http.request<{ balance: number }>(
+      'POST',
+      `/admin/v1/accounts/${enc(accountId)}/reset`,
+      { json: balance === undefined ? {} : { balance } },
+    );
+    return data.balance;
+  }
+
+  /** Puts every account back to its opening state; users, tokens and instruments stay. Returns how many. */
+  async reset(): Promise<number> {
+    const data = await this.#http.request<{ accounts: number }>('POST', '/admin/v1/reset', { json: {} });
+    return data.accounts;
+  }
+
   ledger(accountId: string, page: { skip?: number; limit?: number } = {}): Promise<LedgerEntry[]> {
     return this.#http.request('GET', `/admin/v1/accounts/${enc(accountId)}/ledger`, { query: page });
   }

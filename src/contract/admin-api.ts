@@ -43,6 +43,19 @@ export const BalanceBody = Type.Object({
 export type BalanceBody = Static<typeof BalanceBody>;
 export const BalanceData = Type.Object({ balance: Type.Number() });
 
+export const ResetAccountBody = Type.Object({
+  balance: Type.Optional(
+    Type.Number({
+      description:
+        'The new opening balance, at most 2 decimals; without it, the account opens again with the one it has.',
+    }),
+  ),
+});
+export type ResetAccountBody = Static<typeof ResetAccountBody>;
+export const ResetData = Type.Object({
+  accounts: Type.Integer({ description: 'How many accounts were reset.' }),
+});
+
 export const PatchAccountBody = Type.Object({
   name: Type.Optional(Name),
   status: Type.Optional(AccountStatus),

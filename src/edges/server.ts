@@ -192,7 +192,7 @@ async function startOnStorage(
   const clockControl = new ClockControl({
     clock,
     settings: storage,
-    hasTradingHistory: () => storage.hasTradingHistory(),
+    hasTradingHistory: () => trading.hasTradingHistory(),
     afterMove: () => trading.tick(),
   });
   const bootstrap = async (): Promise<{ identity: IdentityService; firstStart: FirstStart }> => {

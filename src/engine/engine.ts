@@ -283,9 +283,10 @@ export class Engine {
   }
 
   /**
-   * Replaces an account's state with a fresher copy, when another process sharing the database
-   * changed it: the old book's triggers, expirations and exposure go, the new book's come in, and
-   * the account is checked at the next stop-out sweep.
+   * Replaces an account's state with a fresher copy (another process sharing the database changed
+   * it, or the account was reset): the old book's triggers, expirations and exposure go, the new
+   * book's come in, and the account is checked at the next stop-out sweep. Without deals it is in
+   * no margin call, and no sweep would look at it to say so.
    */
   replaceBook(book: AccountBook): void {
     const accountId = book.account.id;
@@ -303,6 +304,7 @@ export class Engine {
     }
     this.loadBook(book);
     if (book.deals.size > 0) this.#stopOutCandidates.add(accountId);
+    else this.#inMarginCall.delete(accountId);
   }
 
   /**

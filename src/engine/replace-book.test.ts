@@ -105,6 +105,44 @@ describe('replacing a book from shared storage', () => {
     assert.equal(engine.triggers.size, 0);
   });
 
+  it('forgets a margin call when the fresh book has no deals, so the next one is announced', () => {
+    const engine = engineWithQuote(100 * PRICE, 100 * PRICE);
+    // A 50% margin ratio: 2,000 shares at 100 take the whole $100,000 balance as margin.
+    const fresh = (version: number): AccountBook => ({
+      ...book([], version),
+      overrides: new Map([['AAPL.nq', { leverage: 500_000 }]]),
+    });
+    const quote = (price: number) =>
+      engine.onQuote({ ticker: 'AAPL.nq', bid: price, ask: price, time: NOW }, NOW);
+    const buy = () =>
+      engine.handle(
+        {
+          kind: 'place_order',
+          accountId: ACCOUNT,
+          ticker: 'AAPL.nq',
+          side: 'buy',
+          type: 'market',
+          volume: 2_000 * 1_000_000,
+          price: null,
+          expiration: 0,
+          stopLoss: null,
+          takeProfit: null,
+        },
+        NOW,
+      );
+    const marginCalls = () =>
+      engine.sweepStopOuts(NOW).events.filter((event) => event.type === 'margin_call').length;
+    engine.loadBook(fresh(1));
+    assert.equal(buy().ok, true);
+    quote(90 * PRICE);
+    assert.equal(marginCalls(), 1, 'equity 80,000 on margin 90,000');
+    // The account is reset (or another process closed its deals): a book without deals comes in.
+    engine.replaceBook(fresh(5));
+    assert.equal(buy().ok, true);
+    quote(75 * PRICE);
+    assert.equal(marginCalls(), 1, 'equity 70,000 on margin 75,000: a new margin call');
+  });
+
   it('leaves triggers the quote does not cross resting', () => {
     const engine = engineWithQuote(100 * PRICE, 100 * PRICE + 2_000_000);
     engine.loadBook(book([], 1));

@@ -156,3 +156,28 @@ describe('the clock once trading history exists', () => {
     );
   });
 });
+
+describe('the clock after a reset', () => {
+  let t: TestServer;
+  after(() => t.close());
+
+  it('may go back again once every account is reset, and not after one account alone', async () => {
+    t = await startTestServer({ clock: { mode: 'manual', startMs: LAST_THURSDAY * 1000 } });
+    await trade(t);
+    const other = await t.newAccount();
+    await other.client.placeOrder(other.accountId, {
+      ticker: 'AAPL.nq',
+      side: 'buy',
+      type: 'market',
+      volume: 1,
+    });
+    const lastWeek = LAST_THURSDAY - 7 * 86_400;
+    assert.equal((await putClock(t, { mode: 'manual', now: lastWeek })).status, 400);
+    await t.admin.resetAccount(other.accountId);
+    assert.equal((await putClock(t, { mode: 'manual', now: lastWeek })).status, 400);
+    await t.admin.reset();
+    const back = await putClock(t, { mode: 'manual', now: lastWeek });
+    assert.equal(back.status, 200, back.text);
+    assert.equal((await t.admin.clock()).now, lastWeek);
+  });
+});

@@ -93,6 +93,28 @@ describe('stockstrader CLI', () => {
     assert.deepEqual(JSON.parse(deposit.stdout), { balance: 1250.5 });
     const quote = await run(['admin', 'quote', 'set', 'EURUSD', '--bid', '1.1', '--ask', '1.10008'], env);
     assert.equal((JSON.parse(quote.stdout) as { ask: number }).ask, 1.10008);
+
+    // Reset: back to the opening balance, or to a new one, which then counts as the opening one.
+    const reset = await run(['admin', 'account', 'reset', accountId], env);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.deepEqual(JSON.parse(reset.stdout), { balance: 1000 });
+    const rebalanced = await run(['admin', 'account', 'reset', accountId, '--balance', '777.25'], env);
+    assert.deepEqual(JSON.parse(rebalanced.stdout), { balance: 777.25 });
+    await run(['admin', 'deposit', '--account', accountId, '--amount', '5'], env);
+    const everything = await run(['admin', 'reset'], env);
+    assert.equal(everything.code, 0, everything.stderr);
+    assert.deepEqual(JSON.parse(everything.stdout), { accounts: 3 }, 'two demo accounts and carol’s');
+    const shown = await run(['admin', 'account', 'show', accountId], env);
+    assert.equal((JSON.parse(shown.stdout) as { account: { balance: number } }).account.balance, 777.25);
+    const negative = await run(['admin', 'account', 'reset', accountId, '--balance', '-5'], env);
+    assert.equal(negative.code, 1);
+    assert.match(negative.stderr, /balance must not be negative \(HTTP 400\)/);
+    const unknown = await run(['admin', 'account', 'reset', '99999999'], env);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /account not found \(HTTP 400\)/);
+    const malformed = await run(['admin', 'account', 'reset', accountId, '--balance', 'lots'], env);
+    assert.equal(malformed.code, 1);
+    assert.match(malformed.stderr, /--balance.*must be a decimal number/);
     const refused = await run(['admin', 'user', 'add', '--name', 'x'], {
       ...env,
       STOCKSTRADER_ADMIN_TOKEN: 'wrong',

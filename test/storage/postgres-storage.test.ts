@@ -571,5 +571,42 @@ describe('postgres storage', () => {
       await query(db.url, `DELETE FROM deals WHERE status = 'closed'`);
       await assertConsistent(db.url, 'after deletes');
     });
+
+    it('stay exact through an account reset, which drops its counts whole, and through deletes after it', async (t) => {
+      const db = await scratchDatabase(t);
+      const storage = await db.open();
+      const owners = await accounts(storage, 3);
+      const orders: Order[] = [];
+      const deals: Deal[] = [];
+      for (let index = 0; index < 90; index += 1) {
+        const owner = owners[index % owners.length];
+        assert.ok(owner);
+        // Every 211th id: the rows of each account spread over several buckets.
+        const id = 1 + index * 211;
+        orders.push(order(owner, id, { status: index % 2 === 0 ? 'active' : 'filled' }));
+        deals.push(
+          deal(owner, id, index % 2 === 0 ? {} : { status: 'closed', closeTime: T0 + 1, closePrice: PRICE }),
+        );
+      }
+      await storage.commit(changes({ orders, deals }));
+      await assertConsistent(db.url, 'before the reset');
+      const [, reset] = owners;
+      assert.ok(reset);
+      // Queued between two commits: all three land in one transaction.
+      const later = order(reset, 100_000, { status: 'filled' });
+      await Promise.all([
+        storage.commit(changes({ orders: [order(reset, 99_999)] })),
+        storage.resetAccounts([{ accountId: reset.id }], T0 + 100),
+        storage.commit(changes({ orders: [later] })),
+      ]);
+      await assertConsistent(db.url, 'after the reset');
+      assert.deepEqual(await query(db.url, `SELECT id FROM orders WHERE account_id = ${Number(reset.id)}`), [
+        { id: '100000' },
+      ]);
+      // The triggers count deletes again once the reset's transaction is over.
+      await query(db.url, `DELETE FROM orders WHERE id % 2 = 0`);
+      await query(db.url, `DELETE FROM deals WHERE status = 'open'`);
+      await assertConsistent(db.url, 'after deletes');
+    });
   });
 });

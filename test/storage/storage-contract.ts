@@ -696,6 +696,252 @@ export function storageContract(name: string, factory: StorageFactory): void {
       assert.deepEqual(ledger, entries.slice(0, 2), 'the opening entry comes first');
     });
 
+    // ---- Reset ----
+
+    /** A step with a resting and a filled order, an open and a closed deal, a fill and a deposit. */
+    function tradingStep(account: Account): ChangeSet {
+      const resting = order(account);
+      const opened = deal(account);
+      const closed = deal(account, {
+        status: 'closed',
+        closePrice: 101 * PRICE,
+        closeTime: T0 + 2,
+        profit: 1_00,
+        lastModified: T0 + 2,
+      });
+      const market = order(account, {
+        type: 'market',
+        price: null,
+        stopLoss: null,
+        takeProfit: null,
+        status: 'filled',
+        filledPrice: 100 * PRICE,
+        deals: [opened.id],
+      });
+      return {
+        ...emptyChanges(),
+        orders: [resting, market],
+        deals: [opened, closed],
+        accounts: [{ ...account, name: 'renamed', status: 'no_new_deals', balance: account.balance + 6_00 }],
+        ledger: [
+          {
+            accountId: account.id,
+            amount: 5_00,
+            balanceAfter: account.balance + 5_00,
+            comment: 'deposit',
+            time: T0 + 1,
+          },
+        ],
+        fills: [fill(account, market, [opened.id])],
+      };
+    }
+
+    it('resets an account to its opening state and leaves everything else alone', async () => {
+      const alice = await newAccount({ balance: 1_000_00 });
+      const bob = await newAccount({ balance: 2_000_00 });
+      const aliceUser = (await bookOf(alice.id)).account.userId;
+      await storage.createToken(aliceUser, 'alice-token', T0);
+      await storage.putOverrides(alice.id, 'AAPL.nq', { leverage: 250_000 });
+      const aliceStep = tradingStep(alice);
+      const bobStep = tradingStep(bob);
+      await storage.commit(aliceStep);
+      await storage.commit(bobStep);
+      const before = (await bookOf(alice.id)).version;
+      const bobBefore = await bookOf(bob.id);
+      const highestOrder = [...aliceStep.orders, ...bobStep.orders]
+        .map((item) => item.id)
+        .sort()
+        .at(-1);
+      const highestDeal = [...aliceStep.deals, ...bobStep.deals]
+        .map((item) => item.id)
+        .sort()
+        .at(-1);
+
+      assert.deepEqual(await storage.resetAccounts([{ accountId: alice.id }], T0 + 10), [
+        { accountId: alice.id, balance: 1_000_00, version: before + 1 },
+      ]);
+
+      const check = async (): Promise<void> => {
+        assert.deepEqual(await storage.listOrders(alice.id, ANY), []);
+        assert.deepEqual(await storage.listOrders(alice.id, history({ statuses: ['active'] })), []);
+        assert.deepEqual(await storage.listDeals(alice.id, ANY), []);
+        assert.deepEqual(await storage.listFills(alice.id, { skip: 0, limit: 10 }), []);
+        assert.deepEqual(await storage.listLedger(alice.id, { skip: 0, limit: 10 }), [
+          {
+            accountId: alice.id,
+            amount: 1_000_00,
+            balanceAfter: 1_000_00,
+            comment: 'initial deposit',
+            time: T0 + 10,
+          },
+        ]);
+        const book = await bookOf(alice.id);
+        assert.deepEqual(book.account, {
+          ...alice,
+          name: 'renamed',
+          status: 'no_new_deals',
+          balance: 1_000_00,
+        });
+        assert.equal(book.version, before + 1);
+        assert.deepEqual([...book.orders.values()], []);
+        assert.deepEqual([...book.deals.values()], []);
+        assert.deepEqual([...book.overrides.entries()], [['AAPL.nq', { leverage: 250_000 }]]);
+        assert.equal(await storage.findTokenUser('alice-token'), aliceUser, 'tokens stay');
+        assert.deepEqual(await storage.openingBalances([alice.id]), new Map([[alice.id, 1_000_00]]));
+        // Bob's account is untouched.
+        assert.deepEqual(await bookOf(bob.id), bobBefore);
+        assert.deepEqual(await storage.listOrders(bob.id, ANY), bobStep.orders);
+        assert.deepEqual(await storage.listDeals(bob.id, ANY), bobStep.deals);
+        assert.deepEqual(await storage.listFills(bob.id, { skip: 0, limit: 10 }), bobStep.fills);
+        assert.equal((await storage.listLedger(bob.id, { skip: 0, limit: 10 })).length, 2);
+      };
+      await check();
+      await reopen();
+      await check();
+      const nextOrder = storage.ids.nextOrderId();
+      const nextDeal = storage.ids.nextDealId();
+      assert.ok(
+        highestOrder && nextOrder > highestOrder,
+        `order id ${nextOrder} must follow ${highestOrder}`,
+      );
+      assert.ok(highestDeal && nextDeal > highestDeal, `deal id ${nextDeal} must follow ${highestDeal}`);
+    });
+
+    it('resets to a given balance, which becomes the opening balance', async () => {
+      const account = await newAccount({ balance: 1_000_00 });
+      await storage.commit(tradingStep(account));
+      const [first] = await storage.resetAccounts([{ accountId: account.id, balance: 250_50 }], T0 + 10);
+      assert.equal(first?.balance, 250_50);
+      assert.deepEqual(
+        (await storage.listLedger(account.id, { skip: 0, limit: 10 })).map((entry) => entry.amount),
+        [250_50],
+      );
+      await storage.commit(tradingStep({ ...account, balance: 250_50 }));
+      await reopen();
+      // Without a balance it opens again with the one it was last reset to.
+      const [second] = await storage.resetAccounts([{ accountId: account.id }], T0 + 20);
+      assert.equal(second?.balance, 250_50);
+      assert.equal((await bookOf(account.id)).account.balance, 250_50);
+      assert.deepEqual(await storage.openingBalances(), new Map([[account.id, 250_50]]));
+      const [zero] = await storage.resetAccounts([{ accountId: account.id, balance: 0 }], T0 + 30);
+      assert.equal(zero?.balance, 0);
+      assert.deepEqual(await storage.listLedger(account.id, { skip: 0, limit: 10 }), [], 'no entry for 0');
+      assert.equal((await bookOf(account.id)).account.balance, 0);
+    });
+
+    it('resets several accounts at once, skips unknown ones, and ids go on increasing', async () => {
+      const first = await newAccount({ balance: 1_00 });
+      const second = await newAccount({ balance: 2_00 });
+      const steps = [tradingStep(first), tradingStep(second)];
+      for (const step of steps) await storage.commit(step);
+      const highestOrder =
+        steps
+          .flatMap((step) => step.orders.map((item) => item.id))
+          .sort()
+          .at(-1) ?? '';
+      const highestDeal =
+        steps
+          .flatMap((step) => step.deals.map((item) => item.id))
+          .sort()
+          .at(-1) ?? '';
+      const results = await storage.resetAccounts(
+        [{ accountId: second.id, balance: 7_00 }, { accountId: '99999999' }, { accountId: first.id }],
+        T0 + 10,
+      );
+      assert.deepEqual(results.map(({ accountId, balance }) => [accountId, balance]).sort(), [
+        [first.id, 1_00],
+        [second.id, 7_00],
+      ]);
+      assert.deepEqual(await storage.resetAccounts([{ accountId: '99999999' }], T0 + 10), []);
+      assert.deepEqual(await storage.listOrders(first.id, ANY), []);
+      assert.deepEqual(await storage.listOrders(second.id, ANY), []);
+      // No order or deal is left; a restarted process still never hands out an id used before.
+      await reopen();
+      await reopen();
+      const nextOrder = storage.ids.nextOrderId();
+      const nextDeal = storage.ids.nextDealId();
+      assert.ok(nextOrder > highestOrder, `order id ${nextOrder} must follow ${highestOrder}`);
+      assert.ok(nextDeal > highestDeal, `deal id ${nextDeal} must follow ${highestDeal}`);
+    });
+
+    it('applies a reset in order with the commits submitted around it', async () => {
+      const account = await newAccount({ balance: 1_000_00 });
+      const before = order(account);
+      const after = order(account);
+      const writes = [
+        storage.commit({ ...emptyChanges(), orders: [before] }),
+        storage.resetAccounts([{ accountId: account.id }], T0 + 10),
+        storage.commit({ ...emptyChanges(), orders: [after] }),
+      ];
+      await Promise.all(writes);
+      assert.deepEqual(await storage.listOrders(account.id, ANY), [after]);
+      await reopen();
+      assert.deepEqual(await storage.listOrders(account.id, ANY), [after]);
+    });
+
+    it('pages history after a reset only over what came after it', async () => {
+      await storage.shared?.reserveIds(5_000, 10);
+      const account = await newAccount();
+      const old = Array.from({ length: 10 }, () => order(account, { status: 'filled' }));
+      await storage.commit({ ...emptyChanges(), orders: old });
+      await storage.resetAccounts([{ accountId: account.id }], T0 + 10);
+      // The next orders fall in a later bucket of ids than the ones the reset deleted.
+      for (let burn = 0; burn < 4_096; burn += 1) storage.ids.nextOrderId();
+      const fresh = Array.from({ length: 3 }, () => order(account, { status: 'filled' }));
+      await storage.commit({ ...emptyChanges(), orders: fresh });
+      const ids = async (query: Partial<HistoryQuery>): Promise<string[]> =>
+        (await storage.listOrders(account.id, history(query))).map((item) => item.id);
+      const freshIds = fresh.map((item) => item.id);
+      assert.deepEqual(await ids({}), freshIds);
+      assert.deepEqual(await ids({ skip: 1 }), freshIds.slice(1));
+      assert.deepEqual(await ids({ skip: 3 }), []);
+      assert.deepEqual(await ids({ skip: 10 }), []);
+      assert.deepEqual(await ids({ statuses: ['filled'], skip: 2 }), freshIds.slice(2));
+    });
+
+    it('tells whether the database holds any trading history', async () => {
+      assert.equal(await storage.hasTradingHistory(), false, 'a fresh database');
+      const account = await newAccount({ balance: 1_000_00 });
+      const empty = await newAccount({ balance: 0 });
+      assert.equal(await storage.hasTradingHistory(), false, 'opening deposits are no history');
+      const steps: [string, ChangeSet][] = [
+        ['an order', { ...emptyChanges(), orders: [order(account)] }],
+        ['a deal', { ...emptyChanges(), deals: [deal(empty)] }],
+        ['a fill', { ...emptyChanges(), fills: [fill(account, order(account), [])] }],
+        [
+          'a deposit',
+          {
+            ...emptyChanges(),
+            ledger: [{ accountId: empty.id, amount: 1_00, balanceAfter: 1_00, comment: 'deposit', time: T0 }],
+          },
+        ],
+        [
+          'a second entry reading like an opening one',
+          {
+            ...emptyChanges(),
+            ledger: [
+              {
+                accountId: account.id,
+                amount: 1_000_00,
+                balanceAfter: 1_000_00,
+                comment: 'initial deposit',
+                time: T0,
+              },
+            ],
+          },
+        ],
+      ];
+      for (const [what, step] of steps) {
+        await storage.commit(step);
+        assert.equal(await storage.hasTradingHistory(), true, what);
+        await storage.resetAccounts([{ accountId: account.id }, { accountId: empty.id }], T0 + 10);
+        assert.equal(await storage.hasTradingHistory(), false, `after ${what} and a reset`);
+      }
+      await storage.resetAccounts([{ accountId: account.id, balance: 3_00 }], T0 + 20);
+      await reopen();
+      assert.equal(await storage.hasTradingHistory(), false, 'a reset to a new balance');
+    });
+
     // ---- Ids ----
 
     it('continues order and deal ids after reopen, never repeating a stored one', async () => {

@@ -1305,6 +1305,16 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       body: { amount: good(1, -1, 0.01, 1000, -1e9, 0, 0.001), comment: good('fuzz', '') },
     },
     {
+      name: 'admin account reset',
+      method: 'POST',
+      api: 'admin',
+      // Resets wipe the bystanders only: the fuzz account keeps its orders and deals to work on.
+      path: (mode === 'clean' ? bystander : idArb([world.victim.accountId, world.other.accountId])).map(
+        (id) => `/admin/v1/accounts/${id}/reset`,
+      ),
+      body: { balance: good(0, 1000, 0.01, 250_000.5, -1, 0.001, 1e13) },
+    },
+    {
       name: 'admin ledger',
       method: 'GET',
       api: 'admin',
@@ -1989,6 +1999,39 @@ function invalidBurstArb(world: World): fc.Arbitrary<HostileRequest> {
             encoding,
           ),
         ),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(
+          adminAuth,
+          fc.oneof(fc.constantFrom(-1, -0.01, 0.001, 1e13, 1e14, '', 'lots').map(js), badNumber),
+          encodeArb,
+        )
+        .map(([auth, balance, encoding]) =>
+          build(
+            'burst: reset with a bad balance',
+            'POST',
+            `/admin/v1/accounts/${victim.accountId}/reset`,
+            auth,
+            [['balance', balance]],
+            encoding,
+          ),
+        ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          fc.constantFrom<string | undefined>(
+            undefined,
+            `Bearer ${victim.token}`,
+            `Bearer ${world.other.token}`,
+            'Bearer x',
+          ),
+          fc.constantFrom(`/admin/v1/accounts/${victim.accountId}/reset`, '/admin/v1/reset'),
+        )
+        .map(([auth, target]) => build('burst: reset, wrong auth', 'POST', target, auth)),
     },
     {
       weight: 1,

@@ -463,6 +463,22 @@ function adminCommand(): Command {
       },
     );
 
+  account
+    .command('reset')
+    .description('reset an account to its opening state: no orders, deals or history; tokens stay')
+    .argument('<account>', 'account id')
+    .option('--balance <amount>', 'new opening balance (default: the one it has)', decimal)
+    .action(async (accountId: string, options: { balance?: number }, command: Command) =>
+      print({ balance: await client(command).resetAccount(accountId, options.balance) }),
+    );
+
+  admin
+    .command('reset')
+    .description('reset every account to its opening state; users, tokens and instruments stay')
+    .action(async (_options: unknown, command: Command) =>
+      print({ accounts: await client(command).reset() }),
+    );
+
   admin
     .command('deposit')
     .description('deposit into an account (use --amount=-100 or `withdraw` to take money out)')

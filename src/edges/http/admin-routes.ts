@@ -14,7 +14,14 @@ import type { TradingService } from '../../application/trading-service.ts';
 import type { ClockControl } from '../../application/clock-control.ts';
 import type { ConditionOverrides, Instrument, Quote } from '../../engine/model.ts';
 import type { Feed, FeedStatus } from '../../application/ports.ts';
-import { accountStateToWire, adminAccountToWire, fillToWire, ledgerToWire, price } from './wire-format.ts';
+import {
+  accountStateToWire,
+  adminAccountToWire,
+  fillToWire,
+  ledgerToWire,
+  money,
+  price,
+} from './wire-format.ts';
 import { bearerToken } from './public-routes.ts';
 import { sendError } from './error-handling.ts';
 import type { AuthFailureThrottle } from './auth-failures.ts';
@@ -201,6 +208,42 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
       const balance = await trading.adjustBalance(request.params.account_id, amount, comment);
       return { code: 'ok' as const, data: { balance: balance / 100 } };
     },
+  );
+
+  app.post(
+    '/accounts/:account_id/reset',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Reset an account to its opening state (optionally with a new opening balance)',
+        params: AccountParams,
+        body: Admin.ResetAccountBody,
+        response: { 200: Ok(Admin.BalanceData), ...errors },
+      },
+    },
+    async (request) => {
+      const { balance } = request.body;
+      const reset = await trading.resetAccount(
+        request.params.account_id,
+        balance === undefined ? undefined : parseMoney('balance', balance),
+      );
+      return { code: 'ok' as const, data: { balance: money(reset) } };
+    },
+  );
+
+  app.post(
+    '/reset',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Reset every account to its opening state; users, tokens and instruments stay',
+        body: Type.Object({}),
+        response: { 200: Ok(Admin.ResetData), ...errors },
+      },
+    },
+    async () => ({ code: 'ok' as const, data: { accounts: await trading.resetAllAccounts() } }),
   );
 
   app.get(

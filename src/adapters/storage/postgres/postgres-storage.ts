@@ -34,7 +34,10 @@ import type {
   Order,
   Quote,
 } from '../../../engine/model.ts';
+import type { Money } from '../../../engine/decimal.ts';
 import type {
+  AccountReset,
+  AccountResetResult,
   ClusterChange,
   ClusterListener,
   FeedContender,
@@ -58,6 +61,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { changedMigrationError, readMigrations, type Migration } from '../migrations.ts';
 import { GroupCommit } from '../group-commit.ts';
+import {
+  OPENING_ENTRY_COMMENT,
+  RESET_TABLES,
+  TRADING_HISTORY_SQL,
+  deleteHistoryPagesSql,
+} from '../account-reset.ts';
 import {
   BUCKET_SIZE,
   bucketSummarySql,
@@ -256,12 +265,7 @@ export class PostgresStorage implements Storage, SharedStorage {
   readonly #background: { close(): Promise<void> }[] = [];
   #closed = false;
   /** The last commit submitted; the next one starts after it has settled (see `commit`). */
-  readonly #commits = new GroupCommit<{ changes: ChangeSet; quotes: readonly Quote[] }>((batch) =>
-    this.#commitNow(
-      batch.flatMap((item) => [item.changes]),
-      batch.flatMap((item) => item.quotes),
-    ),
-  );
+  readonly #commits = new GroupCommit<BatchItem>((batch) => this.#commitNow(batch));
 
   /** Connects, checks durability settings and migrates. Throws with a clear message. */
   static async open(url: string, options: PostgresOpenOptions = {}): Promise<PostgresStorage> {
@@ -455,16 +459,6 @@ export class PostgresStorage implements Storage, SharedStorage {
     return rows.map(quoteFromRow);
   }
 
-  async hasTradingHistory(): Promise<boolean> {
-    return (
-      (
-        await this.#pool.query<{ h: boolean }>(
-          'SELECT (EXISTS (SELECT 1 FROM orders) OR EXISTS (SELECT 1 FROM deals) OR EXISTS (SELECT 1 FROM ledger l WHERE l.id > (SELECT MIN(m.id) FROM ledger m WHERE m.account_id = l.account_id))) AS h',
-        )
-      ).rows[0]?.h === true
-    );
-  }
-
   async getSetting(key: string): Promise<string | undefined> {
     const { rows } = await this.#pool.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [
       key,
@@ -489,7 +483,30 @@ export class PostgresStorage implements Storage, SharedStorage {
     return this.#commits.submit({ changes, quotes });
   }
 
-  async #commitNow(steps: readonly ChangeSet[], quotes: readonly Quote[]): Promise<void> {
+  /**
+   * Writes a batch in one transaction: its change sets together, but an account reset where it
+   * stands, between the change sets submitted before and after it.
+   */
+  async #commitNow(batch: readonly BatchItem[]): Promise<void> {
+    await this.#transaction('BEGIN', async (client) => {
+      let steps: StepItem[] = [];
+      for (const item of batch) {
+        if (!('reset' in item)) {
+          steps.push(item);
+          continue;
+        }
+        await this.#writeSteps(client, steps);
+        steps = [];
+        item.results = await this.#resetIn(client, item.reset, item.now);
+      }
+      await this.#writeSteps(client, steps);
+    });
+  }
+
+  async #writeSteps(client: PoolClient, items: readonly StepItem[]): Promise<void> {
+    if (items.length === 0) return;
+    const steps = items.map((item) => item.changes);
+    const quotes = items.flatMap((item) => item.quotes);
     // A multi-row upsert may touch each key once, so a key given twice keeps its last version,
     // which is what writing the steps one after another would have left.
     const orders = lastByKey(
@@ -514,17 +531,100 @@ export class PostgresStorage implements Storage, SharedStorage {
     const ledger = changes.ledger.map(ledgerRow);
     const fills = changes.fills.map(fillRow);
     const latestQuotes = lastByKey(quotes, (quote) => quote.ticker).map(quoteRow);
-    await this.#transaction('BEGIN', async (client) => {
-      const write = async (statement: { name: string; text: string }, columns: Columns, rows: Row[]) => {
-        if (rows.length > 0) await client.query({ ...statement, values: columnArrays(columns, rows) });
-      };
-      await write(STATEMENTS.upsertOrders, ORDER_COLUMNS, orders);
-      await write(STATEMENTS.upsertDeals, DEAL_COLUMNS, deals);
-      await write(STATEMENTS.updateAccounts, ACCOUNT_COLUMNS, accounts);
-      await write(STATEMENTS.insertLedger, LEDGER_COLUMNS, ledger);
-      await write(STATEMENTS.insertFills, FILL_COLUMNS, fills);
-      await write(STATEMENTS.upsertQuotes, QUOTE_COLUMNS, latestQuotes);
+    const write = async (statement: { name: string; text: string }, columns: Columns, rows: Row[]) => {
+      if (rows.length > 0) await client.query({ ...statement, values: columnArrays(columns, rows) });
+    };
+    await write(STATEMENTS.upsertOrders, ORDER_COLUMNS, orders);
+    await write(STATEMENTS.upsertDeals, DEAL_COLUMNS, deals);
+    await write(STATEMENTS.updateAccounts, ACCOUNT_COLUMNS, accounts);
+    await write(STATEMENTS.insertLedger, LEDGER_COLUMNS, ledger);
+    await write(STATEMENTS.insertFills, FILL_COLUMNS, fills);
+    await write(STATEMENTS.upsertQuotes, QUOTE_COLUMNS, latestQuotes);
+  }
+
+  /** Queued with the change sets (see #commitNow), so it lands between the steps submitted before and after it. */
+  async resetAccounts(resets: readonly AccountReset[], now: number): Promise<AccountResetResult[]> {
+    const item: ResetItem = { reset: resets, now, results: [] };
+    await this.#commits.submit(item);
+    return item.results;
+  }
+
+  /**
+   * Resets accounts inside the caller's transaction (see account-reset.ts). The account rows are
+   * locked first, in id order: a step another process writes meanwhile either committed before
+   * (and its rows are deleted here) or waits and then finds the account at a version it did not
+   * expect (and writes nothing). The others hear of each account's new version at commit.
+   */
+  async #resetIn(
+    client: PoolClient,
+    resets: readonly AccountReset[],
+    now: number,
+  ): Promise<AccountResetResult[]> {
+    const given = new Map<number, Money | undefined>();
+    for (const reset of resets) {
+      const id = parseId(reset.accountId);
+      if (id !== undefined) given.set(id, reset.balance);
+    }
+    const { rows } = await client.query<{ id: number; opening_balance: number; version: number }>(
+      'SELECT id, opening_balance, version FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+      [[...given.keys()]],
+    );
+    if (rows.length === 0) return [];
+    const results = rows.map((row) => ({
+      accountId: formatId(Number(row.id), ACCOUNT_ID_WIDTH),
+      balance: given.get(Number(row.id)) ?? Number(row.opening_balance),
+      version: Number(row.version) + 1,
+    }));
+    const ids = rows.map((row) => Number(row.id));
+    // The counts go whole, so the row triggers need not count each deleted order and deal down
+    // (migration 0003); the setting lasts until it is turned off or the transaction ends.
+    await client.query(`SELECT set_config('stockstrader.dropping_history', 'on', true)`);
+    for (const table of RESET_TABLES) {
+      await client.query(`DELETE FROM ${table} WHERE account_id = ANY($1::bigint[])`, [ids]);
+    }
+    await client.query(deleteHistoryPagesSql('ANY($1::bigint[])'), [ids]);
+    await client.query(`SELECT set_config('stockstrader.dropping_history', 'off', true)`);
+    const balances = results.map((result) => result.balance);
+    await client.query(
+      `UPDATE accounts SET balance = u.balance, opening_balance = u.balance, version = u.version
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, balance, version)
+        WHERE accounts.id = u.id`,
+      [ids, balances, results.map((result) => result.version)],
+    );
+    await client.query(
+      `INSERT INTO ledger (account_id, amount, balance_after, comment, time)
+       SELECT u.id, u.balance, u.balance, $3, $4
+         FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS u(id, balance, ordinality)
+        WHERE u.balance <> 0 ORDER BY u.ordinality`,
+      [ids, balances, OPENING_ENTRY_COMMENT, now],
+    );
+    const payloads = results.map((result) =>
+      changePayload(this.origin, { type: 'account', accountId: result.accountId, version: result.version }),
+    );
+    await client.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [
+      CHANGES_CHANNEL,
+      payloads,
+    ]);
+    return results;
+  }
+
+  async openingBalances(accountIds?: readonly string[]): Promise<Map<string, Money>> {
+    const ids = accountIds?.flatMap((text) => {
+      const id = parseId(text);
+      return id === undefined ? [] : [id];
     });
+    const { rows } = await this.#pool.query<{ id: number; opening_balance: number }>(
+      `SELECT id, opening_balance FROM accounts ${ids ? 'WHERE id = ANY($1::bigint[])' : ''} ORDER BY id`,
+      ids ? [ids] : [],
+    );
+    return new Map(
+      rows.map((row) => [formatId(Number(row.id), ACCOUNT_ID_WIDTH), Number(row.opening_balance)]),
+    );
+  }
+
+  async hasTradingHistory(): Promise<boolean> {
+    const { rows } = await this.#pool.query<{ history: number }>(TRADING_HISTORY_SQL);
+    return Number(rows[0]?.history) === 1;
   }
 
   async createUser(name: string, now: number): Promise<string> {
@@ -586,8 +686,8 @@ export class PostgresStorage implements Storage, SharedStorage {
       const max = rows[0]?.id ?? null;
       const id = max === null ? FIRST_ACCOUNT_ID : max + 1;
       await client.query(
-        `INSERT INTO accounts (id, user_id, name, type, system, currency, status, balance, version, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'enabled', $7, 0, $8)`,
+        `INSERT INTO accounts (id, user_id, name, type, system, currency, status, balance, opening_balance, version, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'enabled', $7, $7, 0, $8)`,
         [
           id,
           requireId(account.userId, 'user'),
@@ -605,7 +705,7 @@ export class PostgresStorage implements Storage, SharedStorage {
           accountId: created.id,
           amount: account.balance,
           balanceAfter: account.balance,
-          comment: 'initial deposit',
+          comment: OPENING_ENTRY_COMMENT,
           time: now,
         });
         await client.query({ ...STATEMENTS.insertLedger, values: columnArrays(LEDGER_COLUMNS, [opening]) });
@@ -732,6 +832,18 @@ async function inTransaction<T>(
     throw error;
   }
 }
+
+/** A change set and its quotes, or an account reset (`resetAccounts`): what the group commit queues. */
+interface StepItem {
+  changes: ChangeSet;
+  quotes: readonly Quote[];
+}
+interface ResetItem {
+  reset: readonly AccountReset[];
+  now: number;
+  results: AccountResetResult[];
+}
+type BatchItem = StepItem | ResetItem;
 
 function parseSafeInteger(text: string): number {
   const value = Number(text);

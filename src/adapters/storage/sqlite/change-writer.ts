@@ -8,10 +8,17 @@
  * Rows end as writing each change set in turn would leave them. So do the history pages' counts,
  * which their triggers only add and move; their time bounds may come out narrower, as a skipped
  * intermediate state widens nothing, and still cover every row, which is all they promise.
+ *
+ * An account reset (account-reset.ts) is a batch item too, so it lands between the change sets
+ * submitted before and after it: the change sets on each side of it are written as above, and the
+ * reset in between, all in the one transaction.
  */
 import type Database from 'better-sqlite3';
 import type { ChangeSet } from '../../../engine/engine.ts';
 import type { Account, Deal, Order, Quote } from '../../../engine/model.ts';
+import type { AccountReset, AccountResetResult } from '../../../application/storage.ts';
+import { parseId } from '../../../engine/ids.ts';
+import { OPENING_ENTRY_COMMENT, RESET_TABLES, deleteHistoryPagesSql } from '../account-reset.ts';
 import {
   DEAL_COLUMNS,
   DEAL_KEEP,
@@ -33,11 +40,21 @@ export interface ChangeBatchItem {
   quotes: readonly Quote[];
 }
 
+/** What the writer takes: change sets, and account resets among them. */
+export type WriteBatchItem = ChangeBatchItem | AccountResetItem;
+
+/** Accounts to reset; the writer fills in `results` when it writes them. */
+export interface AccountResetItem {
+  reset: readonly AccountReset[];
+  now: number;
+  results: AccountResetResult[];
+}
+
 /** Rows per statement: a batch rarely holds more, and 64 rows of the widest table bind 1,088 values. */
 const MAX_ROWS_PER_STATEMENT = 64;
 
 /** Prepares the statements on `db` and returns the batch writer (one transaction per call). */
-export function changeWriter(db: Database.Database): (batch: readonly ChangeBatchItem[]) => void {
+export function changeWriter(db: Database.Database): (batch: readonly WriteBatchItem[]) => void {
   const orders = new RowsStatement(db, 'orders', ORDER_COLUMNS, upsertTail('id', ORDER_COLUMNS, ORDER_KEEP));
   const deals = new RowsStatement(db, 'deals', DEAL_COLUMNS, upsertTail('id', DEAL_COLUMNS, DEAL_KEEP));
   const ledger = new RowsStatement(db, 'ledger', LEDGER_COLUMNS, '');
@@ -46,14 +63,17 @@ export function changeWriter(db: Database.Database): (batch: readonly ChangeBatc
   const updateAccount = db.prepare(
     'UPDATE accounts SET name = ?, status = ?, balance = ?, version = version + ? WHERE id = ?',
   );
-  return db.transaction((batch: readonly ChangeBatchItem[]) => {
+  const resetAccounts = accountResetter(db);
+  const writeChanges = (batch: readonly WriteBatchItem[]): void => {
     const lastOrders = new Map<string, Order>();
     const lastDeals = new Map<string, Deal>();
     const lastAccounts = new Map<string, { account: Account; writes: number }>();
     const lastQuotes = new Map<string, Quote>();
     const ledgerRows: unknown[][] = [];
     const fillRows: unknown[][] = [];
-    for (const { changes, quotes: batchQuotes } of batch) {
+    for (const item of batch) {
+      if ('reset' in item) continue;
+      const { changes, quotes: batchQuotes } = item;
       for (const order of changes.orders) lastOrders.set(order.id, order);
       for (const deal of changes.deals) lastDeals.set(deal.id, deal);
       for (const account of changes.accounts) {
@@ -72,7 +92,59 @@ export function changeWriter(db: Database.Database): (batch: readonly ChangeBatc
     ledger.run(ledgerRows);
     fills.run(fillRows);
     quotes.run(Array.from(lastQuotes.values(), quoteValues));
+  };
+  return db.transaction((batch: readonly WriteBatchItem[]) => {
+    let start = 0;
+    batch.forEach((item, index) => {
+      if (!('reset' in item)) return;
+      writeChanges(batch.slice(start, index));
+      resetAccounts(item);
+      start = index + 1;
+    });
+    writeChanges(start === 0 ? batch : batch.slice(start));
   });
+}
+
+/** Prepares the statements of an account reset (see account-reset.ts) on `db`; runs inside the caller's transaction. */
+function accountResetter(db: Database.Database): (item: AccountResetItem) => void {
+  const account = db.prepare('SELECT opening_balance, version FROM accounts WHERE id = ?');
+  const deletes = [
+    ...RESET_TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE account_id = ?`)),
+    db.prepare(deleteHistoryPagesSql('?')),
+  ];
+  const update = db.prepare('UPDATE accounts SET balance = ?, opening_balance = ?, version = ? WHERE id = ?');
+  const opening = db.prepare(
+    'INSERT INTO ledger (account_id, amount, balance_after, comment, time) VALUES (?, ?, ?, ?, ?)',
+  );
+  const highest = {
+    order: db.prepare('SELECT MAX(id) AS id FROM orders'),
+    deal: db.prepare('SELECT MAX(id) AS id FROM deals'),
+  };
+  const watermark = db.prepare(
+    `INSERT INTO id_watermarks (kind, last_id) VALUES (?, ?)
+       ON CONFLICT (kind) DO UPDATE SET last_id = MAX(last_id, excluded.last_id)`,
+  );
+  return (item) => {
+    // Ids are counted on from the highest stored at start: remember it before its row may go.
+    for (const [kind, statement] of Object.entries(highest)) {
+      const { id } = statement.get() as { id: number | null };
+      if (id !== null) watermark.run(kind, id);
+    }
+    item.results = [];
+    for (const reset of item.reset) {
+      const id = parseId(reset.accountId);
+      const row =
+        id === undefined
+          ? undefined
+          : (account.get(id) as { opening_balance: number; version: number } | undefined);
+      if (id === undefined || !row) continue;
+      const balance = reset.balance ?? row.opening_balance;
+      for (const statement of deletes) statement.run(id);
+      update.run(balance, balance, row.version + 1, id);
+      if (balance !== 0) opening.run(id, balance, balance, OPENING_ENTRY_COMMENT, item.now);
+      item.results.push({ accountId: reset.accountId, balance, version: row.version + 1 });
+    }
+  };
 }
 
 /** `ON CONFLICT (key) DO UPDATE` of every column but the key and those kept as first written. */

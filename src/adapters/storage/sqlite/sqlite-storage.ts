@@ -26,9 +26,18 @@ import type {
   Order,
   Quote,
 } from '../../../engine/model.ts';
-import type { HistoryQuery, NewAccount, Page, Storage } from '../../../application/storage.ts';
+import type {
+  AccountReset,
+  AccountResetResult,
+  HistoryQuery,
+  NewAccount,
+  Page,
+  Storage,
+} from '../../../application/storage.ts';
+import type { Money } from '../../../engine/decimal.ts';
 import { GroupCommit } from '../group-commit.ts';
-import { changeWriter, type ChangeBatchItem } from './change-writer.ts';
+import { OPENING_ENTRY_COMMENT, TRADING_HISTORY_SQL } from '../account-reset.ts';
+import { changeWriter, type AccountResetItem, type WriteBatchItem } from './change-writer.ts';
 import { WalFlusher } from './wal-flusher.ts';
 import { changedMigrationError, readMigrations, type Migration } from '../migrations.ts';
 import {
@@ -52,7 +61,7 @@ import {
   locatePage,
   type HistoryKind,
 } from '../history-pages.ts';
-import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, SequentialIds, formatId } from '../../../engine/ids.ts';
+import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, SequentialIds, formatId, parseId } from '../../../engine/ids.ts';
 
 /** Change sets written before WAL checkpoints move to a thread of their own. */
 const CHECKPOINTER_AFTER_COMMITS = 500;
@@ -73,7 +82,7 @@ export class SqliteStorage implements Storage {
   /** Change sets written so far, and the checkpoint thread started once they are many. */
   #committed = 0;
   #checkpointer: Worker | undefined;
-  readonly #commits: GroupCommit<ChangeBatchItem>;
+  readonly #commits: GroupCommit<WriteBatchItem>;
   /** The connection change sets are committed through, and what makes them durable. */
   readonly #changeDb: Database.Database | undefined;
   readonly #flusher: WalFlusher | undefined;
@@ -97,9 +106,17 @@ export class SqliteStorage implements Storage {
     configureConnection(db, 'FULL');
     migrate(db, readMigrations(migrationsDir));
     this.#statements = prepareStatements(db);
-    const maxOrder = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM orders').get() as { id: number };
-    const maxDeal = db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM deals').get() as { id: number };
-    this.ids = new SequentialIds(maxOrder.id, maxDeal.id);
+    // Ids go on from the highest ever stored: a reset deletes rows, but leaves their ids' watermark.
+    const highest = (table: string, kind: string): number =>
+      (
+        db
+          .prepare(
+            `SELECT MAX(COALESCE((SELECT MAX(id) FROM ${table}), 0),
+                        COALESCE((SELECT last_id FROM id_watermarks WHERE kind = ?), 0)) AS id`,
+          )
+          .get(kind) as { id: number }
+      ).id;
+    this.ids = new SequentialIds(highest('orders', 'order'), highest('deals', 'deal'));
     // Change sets are written through a connection of their own that commits without flushing;
     // the flusher then makes them durable off the event loop (wal-flusher.ts). Every other write
     // (accounts, users, tokens, settings) commits through the main connection, flushed in COMMIT.
@@ -165,18 +182,6 @@ export class SqliteStorage implements Storage {
     return (this.#db.prepare('SELECT * FROM quotes ORDER BY ticker').all() as Row[]).map(quoteFromRow);
   }
 
-  async hasTradingHistory(): Promise<boolean> {
-    return (
-      (
-        this.#db
-          .prepare(
-            'SELECT (EXISTS (SELECT 1 FROM orders) OR EXISTS (SELECT 1 FROM deals) OR EXISTS (SELECT 1 FROM ledger l WHERE l.id > (SELECT MIN(m.id) FROM ledger m WHERE m.account_id = l.account_id))) AS h',
-          )
-          .get() as { h: number }
-      ).h === 1
-    );
-  }
-
   async getSetting(key: string): Promise<string | undefined> {
     const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
       { value: string } | undefined;
@@ -194,6 +199,30 @@ export class SqliteStorage implements Storage {
   /** Group-committed: change sets submitted in two consecutive event-loop turns share one transaction. */
   commit(changes: ChangeSet, quotes: readonly Quote[] = []): Promise<void> {
     return this.#commits.submit({ changes, quotes });
+  }
+
+  /** Queued with the change sets, so it lands between the steps submitted before and after it. */
+  async resetAccounts(resets: readonly AccountReset[], now: number): Promise<AccountResetResult[]> {
+    const item: AccountResetItem = { reset: resets, now, results: [] };
+    await this.#commits.submit(item);
+    return item.results;
+  }
+
+  async openingBalances(accountIds?: readonly string[]): Promise<Map<string, Money>> {
+    const rows = this.#db.prepare('SELECT id, opening_balance FROM accounts ORDER BY id').all() as {
+      id: number;
+      opening_balance: number;
+    }[];
+    const wanted = accountIds && new Set(accountIds.map(parseId));
+    return new Map(
+      rows
+        .filter((row) => !wanted || wanted.has(row.id))
+        .map((row) => [formatId(row.id, ACCOUNT_ID_WIDTH), row.opening_balance]),
+    );
+  }
+
+  async hasTradingHistory(): Promise<boolean> {
+    return (this.#db.prepare(TRADING_HISTORY_SQL).get() as { history: number }).history === 1;
   }
 
   async createUser(name: string, now: number): Promise<string> {
@@ -237,8 +266,8 @@ export class SqliteStorage implements Storage {
       const id = max.id === null ? FIRST_ACCOUNT_ID : max.id + 1;
       this.#db
         .prepare(
-          `INSERT INTO accounts (id, user_id, name, type, system, currency, status, balance, version, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, 'enabled', ?, 0, ?)`,
+          `INSERT INTO accounts (id, user_id, name, type, system, currency, status, balance, opening_balance, version, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'enabled', ?, ?, 0, ?)`,
         )
         .run(
           id,
@@ -247,6 +276,7 @@ export class SqliteStorage implements Storage {
           account.type,
           account.system,
           account.currency,
+          account.balance,
           account.balance,
           now,
         );
@@ -257,7 +287,7 @@ export class SqliteStorage implements Storage {
             accountId: created.id,
             amount: account.balance,
             balanceAfter: account.balance,
-            comment: 'initial deposit',
+            comment: OPENING_ENTRY_COMMENT,
             time: now,
           }),
         );
