@@ -12,6 +12,7 @@ import {
   type Price,
   type Quantity,
 } from '../engine/decimal.ts';
+import { MAX_BALANCE } from '../engine/money.ts';
 import { invalid } from './errors.ts';
 
 function finite(field: string, value: number): number {
@@ -41,13 +42,13 @@ export function parseQuantity(field: string, value: number): Quantity {
   return quantity;
 }
 
-/** Amounts stay below 10^13 so that a JSON number still carries every cent exactly. */
-export const MAX_MONEY_UNITS = 10_000_000_000_000;
-
-/** A money amount in the account currency: at most 2 decimals, sign allowed, below 10,000,000,000,000. */
+/**
+ * A money amount in the account currency: at most 2 decimals, sign allowed, below 10,000,000,000,000
+ * (the balance limit, so that a JSON number still carries every cent exactly).
+ */
 export function parseMoney(field: string, value: number): Money {
   const money = scaled(field, value, MONEY_DECIMALS, 'and below 10,000,000,000,000');
-  if (Math.abs(money) >= MAX_MONEY_UNITS * 100) throw invalid(`${field} must be below 10,000,000,000,000`);
+  if (Math.abs(money) >= MAX_BALANCE) throw invalid(`${field} must be below 10,000,000,000,000`);
   return money;
 }
 
