@@ -680,7 +680,7 @@ export class Engine {
     if (withinBalanceLimit(book.account.balance, profit)) return undefined;
     return reject(
       'balance_limit',
-      `closing ${showQuantity(volume)} of deal ${deal.id} at ${formatPrice(price, instrument)} would take the balance to ${profit > 0 ? '' : '-'}${BALANCE_LIMIT_TEXT} ${book.account.currency} or beyond, the balance limit`,
+      `closing ${showQuantity(volume)} of deal ${deal.id} at ${formatPrice(price, instrument)} would take the balance past the balance limit: to ${profit > 0 ? '' : '-'}${BALANCE_LIMIT_TEXT} ${book.account.currency} or ${profit > 0 ? 'more' : 'less'}`,
     );
   }
 

@@ -23,7 +23,8 @@ const EXTREME = { bid: 89_999_999, ask: 89_999_999.01 };
 const EDGE = 9_999_999_999_999.99;
 /** A deposit that leaves room for less than one max-size order's extreme profit. */
 const RICH = 5_000_000_000_000;
-const LIMIT_MSG = /would take the balance to -?10,000,000,000,000 USD or beyond, the balance limit/;
+const LIMIT_MSG =
+  /^closing \d+ of deal \d+ at [\d.]+ would take the balance past the balance limit: to 10,000,000,000,000 USD or more$/;
 
 const cents = (amount: number): number => Math.round(amount * 100);
 
