@@ -14,6 +14,7 @@ import {
   type Price,
   type Quantity,
 } from '../engine/decimal.ts';
+import { MAX_BALANCE } from '../engine/money.ts';
 import { invalid } from './errors.ts';
 
 function finite(field: string, value: number): number {
@@ -48,13 +49,13 @@ export function parseQuantity(field: string, value: number): Quantity {
   return quantity;
 }
 
-/** Amounts stay below 10^13 so that a JSON number still carries every cent exactly. */
-export const MAX_MONEY_UNITS = 10_000_000_000_000;
-
-/** A money amount in the account currency: at most 2 decimals, sign allowed, below 10,000,000,000,000. */
+/**
+ * A money amount in the account currency: at most 2 decimals, sign allowed, below 10,000,000,000,000
+ * (the balance limit, so that a JSON number still carries every cent exactly).
+ */
 export function parseMoney(field: string, value: number): Money {
   const money = scaled(field, value, MONEY_DECIMALS, '10,000,000,000,000');
-  if (Math.abs(money) >= MAX_MONEY_UNITS * 100)
+  if (Math.abs(money) >= MAX_BALANCE)
     throw invalid(`${field} ${String(value)} must be below 10,000,000,000,000`);
   return money;
 }

@@ -2,8 +2,7 @@
  * Composition root: wires storage, engine, application, feed and HTTP together from a resolved
  * configuration, and tears them down in order. The CLI and the tests both start servers here.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { ControllableClock } from '../adapters/clock/controllable-clock.ts';
@@ -23,6 +22,7 @@ import type { Storage } from '../application/storage.ts';
 import { TradingService } from '../application/trading-service.ts';
 import { Engine } from '../engine/engine.ts';
 import { isMarketOpen } from '../engine/calendar/trading-calendar.ts';
+import { credentialsPath, credentialsText, writeOwnerOnlyFile } from './credentials-file.ts';
 import { buildApp } from './http/build-app.ts';
 import { ServerMetrics } from './http/metrics.ts';
 
@@ -222,8 +222,12 @@ async function startOnStorage(
     config.db !== ':memory:' &&
     (firstStart.demo || firstStart.adminToken)
   ) {
-    firstStart.credentialsFile = join(dirname(config.db), 'credentials.txt');
-    writeFileSync(firstStart.credentialsFile, credentialsText(firstStart), { mode: 0o600 });
+    firstStart.credentialsFile = credentialsPath(config.db);
+    try {
+      writeOwnerOnlyFile(firstStart.credentialsFile, credentialsText(firstStart));
+    } catch (error) {
+      throw new StartupError(`cannot write ${firstStart.credentialsFile}: ${(error as Error).message}`);
+    }
   }
 
   const ownFeed = createFeed(config, { engine, clock, logger });
@@ -352,17 +356,4 @@ function createFeed(
       });
     }
   }
-}
-
-function credentialsText(firstStart: FirstStart): string {
-  const lines = [
-    '# Written at first start by stockstrader-server. Tokens are stored only as hashes in the database.',
-  ];
-  if (firstStart.adminToken) lines.push(`admin_token=${firstStart.adminToken}`);
-  if (firstStart.demo) {
-    lines.push(`demo_token=${firstStart.demo.token}`);
-    lines.push(`demo_netting_account=${firstStart.demo.nettingAccountId}`);
-    lines.push(`demo_hedging_account=${firstStart.demo.hedgingAccountId}`);
-  }
-  return lines.join('\n') + '\n';
 }

@@ -9,6 +9,11 @@
  * - Every order status change goes through the transition table (order-transitions.ts).
  * - Netting keeps at most one open deal per account and ticker.
  * - balance = Σ ledger amounts + Σ realised deal profit, exactly, in cents.
+ * - Every balance stays strictly inside ±MAX_BALANCE (money.ts), so it is always exact. A deposit,
+ *   a client's order or a client's close that would take it outside is rejected (`balance_limit`
+ *   for trades) before any change; an automatic close (stop loss, take profit, stop out), which
+ *   must happen, books only the part of its profit or loss that keeps the balance inside, and says
+ *   so in its order's comment.
  *
  * Ordering: triggers crossed by one quote fire in key order; stop-out runs when `sweepStopOuts`
  * is called (after each quote batch), closing the worst deal first.
@@ -24,6 +29,7 @@ import {
 } from './account-metrics.ts';
 import { isMarketOpen, marketClosedMessage } from './calendar/trading-calendar.ts';
 import {
+  MONEY_SCALE,
   PRICE_DECIMALS,
   QUANTITY_DECIMALS,
   decimalsOf,
@@ -49,7 +55,13 @@ import {
   type Side,
   type TradingConditions,
 } from './model.ts';
-import { notionalToMoney, weightedPrice } from './money.ts';
+import {
+  MAX_BALANCE,
+  limitBalanceChange,
+  notionalToMoney,
+  weightedPrice,
+  withinBalanceLimit,
+} from './money.ts';
 import { transition } from './order-transitions.ts';
 import type { IdSource } from './ports.ts';
 import { reject, type Rejection } from './rejection.ts';
@@ -227,8 +239,13 @@ class Step {
 }
 
 const ORDER_KEY = 'order:';
-/** Balances stay far below 2^53 cents, so every sum of them is exact. */
-const MAX_BALANCE: Money = 10_000_000_000_000 * 100;
+/** The balance limit as messages name it: MAX_BALANCE in units of the account currency. */
+const BALANCE_LIMIT_TEXT = String(MAX_BALANCE / MONEY_SCALE).replace(/\B(?=(\d{3})+$)/g, ',');
+
+/** Said of an automatic close whose profit or loss the balance limit cut short. */
+function limitedNote(profit: Money): string {
+  return `${profit > 0 ? 'profit' : 'loss'} limited to keep the balance within ±${BALANCE_LIMIT_TEXT}`;
+}
 
 export class Engine {
   readonly market = new Market();
@@ -627,7 +644,47 @@ export class Engine {
     // would credit a buy limit below the market with a profit it can never have.
     const atFill =
       quote && order.price !== null ? this.#marketAtFill(quote, order.side, order.price) : this.market;
-    return this.#marginRejection(book, instrument, order.side, order.volume, estimate, atFill);
+    return (
+      this.#settlementRejection(book, instrument, order.side, order.volume, estimate) ??
+      this.#marginRejection(book, instrument, order.side, order.volume, estimate, atFill)
+    );
+  }
+
+  /**
+   * Rejects a fill at `price` that would close part or all of a netting position with a profit or
+   * loss taking the balance outside ±MAX_BALANCE (see #settle). Without a conversion rate there is
+   * nothing to settle yet; the margin check reports the missing rate.
+   */
+  #settlementRejection(
+    book: AccountBook,
+    instrument: Instrument,
+    side: Side,
+    volume: Quantity,
+    price: Price,
+  ): Rejection | undefined {
+    if (book.account.system !== 'netting') return undefined;
+    const position = netPosition(book, instrument.ticker);
+    if (!position || position.side === side) return undefined;
+    return this.#closeRejection(book, instrument, position, Math.min(volume, position.volume), price);
+  }
+
+  /** Rejects closing `volume` of `deal` at `price` when its profit would leave the balance limit. */
+  #closeRejection(
+    book: AccountBook,
+    instrument: Instrument,
+    deal: Deal,
+    volume: Quantity,
+    price: Price,
+  ): Rejection | undefined {
+    const rate = this.market.rate(instrument.quoteCurrency, book.account.currency);
+    if (!rate) return undefined;
+    const move = deal.side === 'buy' ? price - deal.openPrice : deal.openPrice - price;
+    const profit = notionalToMoney(move, volume, instrument.contractSize, rate);
+    if (withinBalanceLimit(book.account.balance, profit)) return undefined;
+    return reject(
+      'balance_limit',
+      `closing ${showQuantity(volume)} of deal ${deal.id} at ${formatPrice(price, instrument)} would take the balance past the balance limit: to ${profit > 0 ? '' : '-'}${BALANCE_LIMIT_TEXT} ${book.account.currency} or ${profit > 0 ? 'more' : 'less'}`,
+    );
   }
 
   /** The market with `quote` shifted so that the side an order fills on (ask for a buy) is `price`. */
@@ -879,24 +936,52 @@ export class Engine {
     this.#stopOutCandidates.add(book.account.id);
   }
 
-  /** Closes a whole open deal at `price` and books its profit. */
-  #closeDeal(step: Step, book: AccountBook, instrument: Instrument, deal: Deal, price: Price): void {
+  /**
+   * Closes a whole open deal at `price` and books its profit; `automatic` (see #settle) lets the
+   * balance limit cut it short. Returns the profit it cut short, if it did.
+   */
+  #closeDeal(
+    step: Step,
+    book: AccountBook,
+    instrument: Instrument,
+    deal: Deal,
+    price: Price,
+    automatic = false,
+  ): Money | undefined {
     book.deals.delete(deal.id);
-    this.#settle(step, book, instrument, deal, price);
+    const limited = this.#settle(step, book, instrument, deal, price, automatic);
     // The index holds a deal's SL and TP exactly while they are set; without them, it holds none.
     if (deal.stopLoss !== null || deal.takeProfit !== null) this.#syncDealTriggers(deal);
     this.#unexpose(book, deal);
+    return limited;
   }
 
-  /** Marks a deal record closed at `price` and credits its realised profit to the balance. */
-  #settle(step: Step, book: AccountBook, instrument: Instrument, deal: Deal, price: Price): void {
+  /**
+   * Marks a deal record closed at `price` and credits its realised profit to the balance. A client's
+   * fill or close was checked against the balance limit before any change (#closeRejection), so
+   * here it always fits. An `automatic` close (stop loss, take profit, stop out) cannot be refused:
+   * it books only the part that keeps the balance inside the limit, and the deal's profit is what
+   * was booked. Returns the profit the limit cut short, if it did.
+   */
+  #settle(
+    step: Step,
+    book: AccountBook,
+    instrument: Instrument,
+    deal: Deal,
+    price: Price,
+    automatic = false,
+  ): Money | undefined {
     const rate = this.market.rate(instrument.quoteCurrency, book.account.currency);
     if (!rate)
       throw new Error(
         `no conversion rate ${instrument.quoteCurrency}→${book.account.currency} at settlement`,
       );
     const move = deal.side === 'buy' ? price - deal.openPrice : deal.openPrice - price;
-    deal.profit = notionalToMoney(move, deal.volume, instrument.contractSize, rate);
+    const profit = notionalToMoney(move, deal.volume, instrument.contractSize, rate);
+    const booked = limitBalanceChange(book.account.balance, profit);
+    if (booked !== profit && !automatic)
+      throw new Error(`settlement of deal ${deal.id} would leave the balance limit: not rejected before`);
+    deal.profit = booked;
     deal.status = 'closed';
     deal.closePrice = price;
     deal.closeTime = step.now;
@@ -907,8 +992,9 @@ export class Engine {
     step.event(
       'deal_closed',
       book.account.id,
-      `deal ${deal.id} closed at ${formatPrice(price, instrument)}, profit ${showMoney(deal.profit)}`,
+      `deal ${deal.id} closed at ${formatPrice(price, instrument)}, profit ${showMoney(deal.profit)}${booked === profit ? '' : ` (${limitedNote(profit)})`}`,
     );
+    return booked === profit ? undefined : profit;
   }
 
   /** Closes a deal through a system or client order of the given type, at the current quote. */
@@ -943,7 +1029,8 @@ export class Engine {
       targetDealId: deal.id,
     };
     const price = closingPrice(deal.side, quote.bid, quote.ask);
-    this.#closeDeal(step, book, instrument, deal, price);
+    const limited = this.#closeDeal(step, book, instrument, deal, price, type !== 'market');
+    if (limited !== undefined) order.comment = `${comment}; ${limitedNote(limited)}`;
     order.deals.push(deal.id);
     order.filledPrice = price;
     transition(order, 'filled', step.now);
@@ -992,6 +1079,7 @@ export class Engine {
       transition(order, 'in_execution', step.now);
       const rejection =
         this.#accountStatusRejection(book) ??
+        this.#settlementRejection(book, instrument, order.side, order.volume, watched) ??
         this.#marginRejection(book, instrument, order.side, order.volume, watched);
       if (rejection) {
         this.#finishOrder(step, book, order, 'rejected', rejection.message);
@@ -1273,6 +1361,8 @@ export class Engine {
       );
     }
     const price = closingPrice(deal.side, quote.bid, quote.ask);
+    const limitRejection = this.#closeRejection(book, instrument, deal, deal.volume, price);
+    if (limitRejection) return limitRejection;
     const rule = `close deal ${deal.id} at ${deal.side === 'buy' ? 'bid' : 'ask'} ${formatPrice(price, instrument)}`;
     const order = this.#closeThroughOrder(
       step,
@@ -1298,8 +1388,8 @@ export class Engine {
         );
       }
     }
-    if (book.account.balance + command.amount >= MAX_BALANCE) {
-      return reject('invalid_amount', 'the balance would exceed 10,000,000,000,000');
+    if (!withinBalanceLimit(book.account.balance, command.amount)) {
+      return reject('invalid_amount', `the balance would exceed ${BALANCE_LIMIT_TEXT}`);
     }
     book.account.balance += command.amount;
     step.ledger.push({

@@ -5,7 +5,14 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { marginToMoney, notionalToMoney, type Rate } from './money.ts';
+import {
+  MAX_BALANCE,
+  limitBalanceChange,
+  marginToMoney,
+  notionalToMoney,
+  withinBalanceLimit,
+  type Rate,
+} from './money.ts';
 
 const NOTIONAL_DENOMINATOR = 10n ** 20n;
 const MARGIN_DENOMINATOR = 10n ** 26n;
@@ -82,4 +89,40 @@ test('exact halves of a cent round away from zero, either sign', () => {
   assert.equal(notionalToMoney(-2_500_000, 1e6, 1e6, unit), -3);
   // A third of a cent either side of zero is zero, never negative zero.
   assert.ok(Object.is(notionalToMoney(-333_333, 1e6, 1e6, unit), 0));
+});
+
+test('the balance limit: strictly inside ±MAX_BALANCE, and a limited change is a part of the change', () => {
+  const edge = MAX_BALANCE - 1;
+  assert.equal(withinBalanceLimit(0, edge), true);
+  assert.equal(withinBalanceLimit(0, MAX_BALANCE), false);
+  assert.equal(withinBalanceLimit(0, -edge), true);
+  assert.equal(withinBalanceLimit(1, -MAX_BALANCE), true);
+  assert.equal(withinBalanceLimit(-edge, -1), false);
+  // Doubles past 2^53 no longer carry every cent: such a change is refused whatever the balance.
+  assert.equal(withinBalanceLimit(-edge, 2 ** 53 + 2), false);
+  assert.equal(withinBalanceLimit(0, Number.NaN), false);
+  assert.equal(withinBalanceLimit(0, Number.POSITIVE_INFINITY), false);
+  assert.equal(limitBalanceChange(100, 5), 5);
+  assert.equal(limitBalanceChange(100, 1e30), edge - 100);
+  assert.equal(limitBalanceChange(100, -1e30), -edge - 100);
+  assert.equal(limitBalanceChange(edge, 1), 0);
+  assert.equal(limitBalanceChange(-edge, -1), 0);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: -edge, max: edge }),
+      fc.oneof(fc.integer({ min: -3 * MAX_BALANCE, max: 3 * MAX_BALANCE }), fc.double({ noNaN: true })),
+      (balance, change) => {
+        const limited = limitBalanceChange(balance, change);
+        assert.ok(Math.abs(limited) <= Math.abs(change));
+        assert.ok(limited === 0 || Math.sign(limited) === Math.sign(change));
+        assert.ok(withinBalanceLimit(balance, limited), `${balance} + ${limited}`);
+        if (withinBalanceLimit(balance, change)) assert.equal(limited, change);
+        else assert.ok(Math.abs(balance + limited) === edge);
+      },
+    ),
+    { numRuns: 5_000 },
+  );
+  // A balance already outside (booked before the limit existed) is not moved further out.
+  assert.equal(limitBalanceChange(2 * MAX_BALANCE, 7), 0);
+  assert.equal(limitBalanceChange(2 * MAX_BALANCE, -7), -7);
 });

@@ -107,3 +107,34 @@ export function weightedPrice(priceA: Price, volumeA: Quantity, priceB: Price, v
   const num = BigInt(priceA) * BigInt(volumeA) + BigInt(priceB) * BigInt(volumeB);
   return Number(roundDivide(num, BigInt(volumeA + volumeB)));
 }
+
+/**
+ * Every balance stays strictly inside ±MAX_BALANCE cents (10^13 units of the account currency):
+ * far below 2^53, so a balance, and a balance plus any change that keeps it inside, is an exact
+ * integer, and a JSON number still carries its every cent.
+ */
+export const MAX_BALANCE: Money = 10_000_000_000_000 * MONEY_SCALE;
+
+/**
+ * Whether `balance + change` stays strictly inside ±MAX_BALANCE. A change at least twice the limit
+ * is outside whatever the balance (and such a change may already be a rounded double: money.ts
+ * converts exactly only below 2^53), as is a change that is not a number at all.
+ */
+export function withinBalanceLimit(balance: Money, change: Money): boolean {
+  if (!(Math.abs(change) < 2 * MAX_BALANCE)) return false;
+  const after = balance + change;
+  return after > -MAX_BALANCE && after < MAX_BALANCE;
+}
+
+/**
+ * The part of `change` a balance can take without leaving ±MAX_BALANCE: all of it when it fits,
+ * otherwise what brings the balance to the last cent inside the limit. The result has the sign of
+ * `change` (or is 0) and is never larger, so a balance already outside the limit is not moved
+ * further out, nor against the change.
+ */
+export function limitBalanceChange(balance: Money, change: Money): Money {
+  if (withinBalanceLimit(balance, change)) return change;
+  const edge = MAX_BALANCE - 1;
+  const limited = (change > 0 ? edge : -edge) - balance;
+  return change > 0 ? Math.min(Math.max(limited, 0), change) : Math.max(Math.min(limited, 0), change);
+}

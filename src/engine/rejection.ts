@@ -23,6 +23,7 @@ export const REJECTION_CODES = [
   'no_conversion_rate',
   'insufficient_margin',
   'insufficient_funds',
+  'balance_limit',
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

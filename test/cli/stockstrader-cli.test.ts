@@ -29,23 +29,38 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   });
 }
 
-/** Starts `serve` and resolves once the banner is printed. */
+/**
+ * Starts `serve` and resolves once the banner is printed (on standard error: standard output is
+ * the log stream). `stdout()` is what the process has written to standard output so far.
+ */
 function serve(
   args: string[],
-): Promise<{ child: ChildProcess; banner: string; exited: Promise<number | null> }> {
+  logLevel = 'silent',
+): Promise<{ child: ChildProcess; banner: string; stdout: () => string; exited: Promise<number | null> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--log-level', 'silent', ...args], {
+    const child = spawn(process.execPath, [BIN, 'serve', '--log-level', logLevel, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((done) => child.on('exit', done));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('Try: curl')) resolve({ child, banner: stdout, exited });
+    // No banner on standard error in time: stop the server and fail rather than hang.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no banner on standard error within 30 s; stdout: ${stdout} stderr: ${stderr}`));
+    }, 30_000);
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('Try: curl')) {
+        clearTimeout(timer);
+        resolve({ child, banner: stderr, stdout: () => stdout, exited });
+      }
     });
-    void exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}: ${stderr}`));
+    });
   });
 }
 
@@ -76,7 +91,7 @@ describe('stockstrader CLI', () => {
     assert.ok(demo, banner);
     assert.match(banner, new RegExp(`http://127\\.0\\.0\\.1:${port}`));
     assert.match(banner, /demo accounts: (\d{8}) \(netting, USD 100,000\), (\d{8}) \(hedging, USD 100,000\)/);
-    const credentials = readFileSync(join(dir, 'first', 'credentials.txt'), 'utf8');
+    const credentials = readFileSync(join(dir, 'first', 'server.db.credentials.txt'), 'utf8');
     assert.match(credentials, new RegExp(`admin_token=${admin}`));
 
     const env = { STOCKSTRADER_URL: `http://127.0.0.1:${port}`, STOCKSTRADER_ADMIN_TOKEN: admin };
@@ -128,7 +143,7 @@ describe('stockstrader CLI', () => {
     // Second start on the same database: no new demo user, credentials not printed again.
     const second = await serve(['--port', String(port), '--db', db, '--feed', 'manual']);
     assert.doesNotMatch(second.banner, /demo token:/);
-    assert.match(second.banner, /credentials\.txt/);
+    assert.ok(second.banner.includes(`(see ${db}.credentials.txt)`), second.banner);
     second.child.kill('SIGTERM');
     assert.equal(await second.exited, 0);
   });
@@ -173,6 +188,28 @@ describe('stockstrader CLI', () => {
     const badStart = await run(['serve', '--clock-start', 'last thursday', '--db', db]);
     assert.equal(badStart.code, 1);
     assert.match(badStart.stderr, /--clock-start.*must be Unix seconds/);
+  });
+
+  it('prints the banner on standard error and keeps standard output for JSON log lines', async () => {
+    const port = await freePort();
+    const db = join(dir, 'banner', 'server.db');
+    const { child, banner, stdout, exited } = await serve(
+      ['--port', String(port), '--db', db, '--feed', 'manual'],
+      'info',
+    );
+    const admin = /admin token:\s+(admin_\S+)/.exec(banner)?.[1];
+    assert.ok(admin, banner);
+    // A request is logged, so standard output carries at least one log line after the banner.
+    await fetch(`http://127.0.0.1:${port}/healthz`);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    const lines = stdout()
+      .split('\n')
+      .filter((line) => line !== '');
+    assert.ok(lines.length > 0, 'the server logged nothing');
+    for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`);
+    assert.ok(!stdout().includes(admin), 'the admin token reached the log stream');
+    assert.doesNotMatch(stdout(), /is running at|Try: curl/);
   });
 
   it('exits non-zero with a clear message on a bad flag', async () => {

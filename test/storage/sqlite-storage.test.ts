@@ -4,7 +4,17 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -40,6 +50,43 @@ storageContract('sqlite', async () => {
       rmSync(directory, { recursive: true, force: true });
     },
   };
+});
+
+describe('sqlite files on disk', () => {
+  const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+
+  it('creates the database, its -wal and -shm files owner-only (0600) and new folders 0700', async () => {
+    const directory = tempDirectory();
+    const path = join(directory, 'made', 'by', 'us', 'server.db');
+    const storage = SqliteStorage.open(path);
+    try {
+      await storage.setSetting('probe', 'written');
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) assert.equal(mode(file), '600', file);
+      for (const folder of ['made', 'made/by', 'made/by/us'])
+        assert.equal(mode(join(directory, folder)), '700', folder);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('leaves an existing folder and an existing database file as they are', async () => {
+    const directory = tempDirectory();
+    const folder = join(directory, 'shared');
+    mkdirSync(folder);
+    chmodSync(folder, 0o755);
+    const path = join(folder, 'server.db');
+    await SqliteStorage.open(path).close();
+    assert.equal(mode(folder), '755', 'a folder the user chose is not chmodded');
+    chmodSync(path, 0o640);
+    const reopened = SqliteStorage.open(path);
+    try {
+      await reopened.setSetting('probe', 'written');
+      assert.equal(mode(path), '640');
+      assert.equal(mode(`${path}-wal`), '640', "SQLite gives -wal the database file's mode");
+    } finally {
+      await reopened.close();
+    }
+  });
 });
 
 describe('sqlite migrations', () => {

@@ -1,6 +1,7 @@
 /**
  * Real `stockstrader serve` processes for the stress suites: spawned on a free port, ready once the
- * start banner is printed or `/readyz` answers 200, killed with SIGKILL or stopped with SIGTERM.
+ * start banner is printed (on standard error) or `/readyz` answers 200, killed with SIGKILL or
+ * stopped with SIGTERM.
  * A `ServerProcesses` set remembers every process it started so that `killAll` (call it in `after`)
  * leaves nothing running, even when a test fails half-way.
  */
@@ -103,12 +104,13 @@ export class ServerProcesses {
         child.kill('SIGKILL');
         finish(new Error(`server did not start within ${START_TIMEOUT_MS} ms: ${stdout}${stderr}`));
       }, START_TIMEOUT_MS);
+      // The banner goes to standard error; standard output is the log stream.
       child.stderr?.on('data', (chunk: Buffer) => {
         stderr = (stderr + chunk.toString()).slice(-8_000);
+        if (!settled && /is running at http:\/\/\S+/.test(stderr) && stderr.includes('Try: curl')) finish();
       });
       child.stdout?.on('data', (chunk: Buffer) => {
         stdout = (stdout + chunk.toString()).slice(-8_000);
-        if (!settled && /is running at http:\/\/\S+/.test(stdout) && stdout.includes('Try: curl')) finish();
       });
       // The banner may change; /readyz answering 200 means the same thing.
       const poll = (): void => {

@@ -8,6 +8,7 @@ import { AdminClient } from '../../client/admin-client.ts';
 import { StocksTraderError } from '../../client/http.ts';
 import { SqliteStorage } from '../../adapters/storage/sqlite/sqlite-storage.ts';
 import { PostgresStorage } from '../../adapters/storage/postgres/postgres-storage.ts';
+import { credentialsPath } from '../credentials-file.ts';
 import { DEFAULT_CONFIG, StartupError, startServer, type ServerConfig } from '../server.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -323,18 +324,25 @@ async function serve(config: ServerConfig): Promise<void> {
   if (config.adminToken)
     lines.push('  admin token:   the one given by --admin-token / STOCKSTRADER_ADMIN_TOKEN');
   else if (firstStart.adminToken) lines.push(`  admin token:   ${firstStart.adminToken}`);
-  else lines.push('  admin token:   printed at first start (see credentials.txt beside the database)');
+  else lines.push(`  admin token:   printed at first start${savedIn(config)}`);
   if (firstStart.demo) {
     lines.push(
       `  demo token:    ${firstStart.demo.token}`,
       `  demo accounts: ${firstStart.demo.nettingAccountId} (netting, USD 100,000), ${firstStart.demo.hedgingAccountId} (hedging, USD 100,000)`,
     );
   } else if (config.seedDemo) {
-    lines.push('  demo user:     created at first start (see credentials.txt beside the database)');
+    lines.push(`  demo user:     created at first start${savedIn(config)}`);
   }
   if (firstStart.credentialsFile) lines.push(`  saved to:      ${firstStart.credentialsFile}`);
   lines.push('', `Try: curl -H "Authorization: Bearer <demo token>" ${url}/api/v1/accounts`, '');
-  process.stdout.write(lines.join('\n') + '\n');
+  // Standard output is the log stream (pino writes JSON lines there); the banner is for a person.
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+/** Where a first start saved its tokens: beside a SQLite database, nowhere for PostgreSQL. */
+function savedIn(config: ServerConfig): string {
+  if (config.databaseUrl !== undefined || config.db === ':memory:') return '';
+  return ` (see ${credentialsPath(config.db)})`;
 }
 
 function describeFeed(config: ServerConfig): string {

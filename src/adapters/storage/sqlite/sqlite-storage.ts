@@ -11,7 +11,7 @@
  * Migrations are numbered SQL files applied in order; each applied migration's checksum is
  * recorded and checked at every start, so an edited migration is refused rather than skipped.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -89,7 +89,10 @@ export class SqliteStorage implements Storage {
 
   /** Opens (creating if needed) the database file and migrates it. Throws with a clear message. */
   static open(path: string, options: SqliteOpenOptions = {}): SqliteStorage {
-    if (path !== ':memory:') ensureDirectory(dirname(path));
+    if (path !== ':memory:') {
+      ensureDirectory(dirname(path));
+      createOwnerOnly(path);
+    }
     const db = new Database(path);
     try {
       return new SqliteStorage(db, options.migrationsDir ?? MIGRATIONS_DIR);
@@ -427,11 +430,28 @@ function configureConnection(db: Database.Database, synchronous: 'FULL' | 'NORMA
  * Creates a folder and its missing parents one level at a time. (Node's recursive mkdir can spin
  * forever on pseudo file systems such as /proc instead of failing.)
  */
+/** Creates the folder and any missing parents, owner-only (0700); an existing folder is left as it is. */
 function ensureDirectory(path: string): void {
   if (existsSync(path)) return;
   const parent = dirname(path);
   if (parent !== path) ensureDirectory(parent);
-  mkdirSync(path);
+  mkdirSync(path, { mode: 0o700 });
+}
+
+/**
+ * Creates a missing database file empty and owner-only (0600), which SQLite opens as a new
+ * database. SQLite gives the `-wal` and `-shm` files it creates the database file's mode, so they
+ * are owner-only too. An existing file, or anything else at the path, is left as it is.
+ */
+function createOwnerOnly(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw error;
+  }
+  closeSync(fd);
 }
 
 function migrate(db: Database.Database, migrations: readonly Migration[]): void {
