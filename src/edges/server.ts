@@ -60,6 +60,8 @@ export interface ReplayConfig {
   /** Data seconds per wall second; 0 replays as fast as possible. */
   speed: number;
   onMalformed: 'skip' | 'fail';
+  /** 'paused' holds the first quote until a resume or a step, so clients can connect first. */
+  start: 'running' | 'paused';
 }
 
 export interface UpstreamConfig {
@@ -76,7 +78,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   db: 'data/stockstrader.db',
   databaseUrl: undefined,
   feed: 'sim',
-  replay: { files: [], speed: 1, onMalformed: 'fail' },
+  replay: { files: [], speed: 1, onMalformed: 'fail', start: 'running' },
   upstream: { url: undefined, token: undefined, account: undefined, watch: [], requestsPerSecond: 2 },
   adminToken: undefined,
   marketHours: 'enforce',
@@ -301,19 +303,24 @@ function createFeed(
       for (const file of config.replay.files) {
         if (!existsSync(file)) throw new StartupError(`replay file ${file} does not exist`);
       }
-      return new ReplayFeed({
-        files: config.replay.files,
-        instruments: (ticker) => engine.instrument(ticker),
-        clock,
-        speed: config.replay.speed,
-        onMalformed: config.replay.onMalformed,
-        logger,
-      });
+      try {
+        return new ReplayFeed({
+          files: config.replay.files,
+          instruments: (ticker) => engine.instrument(ticker),
+          clock,
+          speed: config.replay.speed,
+          onMalformed: config.replay.onMalformed,
+          start: config.replay.start,
+          logger,
+        });
+      } catch (error) {
+        throw new StartupError((error as Error).message);
+      }
     case 'upstream': {
       const { url, token, account, watch, requestsPerSecond } = config.upstream;
       if (!url || !token || !account || watch.length === 0) {
         throw new StartupError(
-          '--feed upstream needs --upstream-url, --upstream-token, --upstream-account and --watch',
+          '--feed upstream needs --upstream-url, --upstream-token (or --upstream-token-file), --upstream-account and --watch',
         );
       }
       const unknown = watch.filter((ticker) => !engine.instrument(ticker));
