@@ -14,6 +14,7 @@ export const APPLICATION_ERROR_CODES = [
   'token_not_found',
   'not_ready',
   'account_busy',
+  'feed_state',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
 export type ErrorCode = RejectionCode | ApplicationErrorCode;

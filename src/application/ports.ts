@@ -56,7 +56,13 @@ export interface FeedStatus {
   detail: Record<string, string | number | boolean | null>;
 }
 
-/** A source of market data. Pausing is optional: a feed that cannot pause throws. */
+/** What a paused feed delivers in one step: the next n quotes, or the next s seconds of data time. */
+export type FeedStep = { quotes: number } | { seconds: number };
+
+/** A step's result: how many quotes it delivered (applied and durable), or why it was refused. */
+export type FeedStepOutcome = { delivered: number } | { refused: string };
+
+/** A source of market data. Pausing and stepping are optional: a feed without them cannot do them. */
 export interface Feed {
   readonly name: string;
   start(sink: QuoteSink): void;
@@ -64,6 +70,8 @@ export interface Feed {
   status(): FeedStatus;
   pause?(): void;
   resume?(): void;
+  /** Resolves once the step's quotes have gone through the sink; the feed stays paused. */
+  step?(request: FeedStep): Promise<FeedStepOutcome>;
 }
 
 /** Structured logging, pino-compatible. */

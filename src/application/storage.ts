@@ -110,6 +110,8 @@ export interface Storage {
    * account, has none.
    */
   hasTradingHistory(): Promise<boolean>;
+  /** Unix seconds of the latest change to an order, a deal or a fill; undefined when there is none. */
+  latestTradeTime(): Promise<number | undefined>;
   putInstrument(instrument: Instrument): Promise<void>;
   putOverrides(accountId: string, ticker: string, overrides: ConditionOverrides): Promise<void>;
 

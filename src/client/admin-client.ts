@@ -11,6 +11,8 @@ import type {
   AdminQuote,
   ClockData,
   FeedStatusData,
+  FeedStepBody,
+  FeedStepData,
   CreateAccountBody,
   Fill,
   IssueTokenData,
@@ -136,6 +138,18 @@ export class AdminClient {
 
   resumeFeed(): Promise<FeedStatusData> {
     return this.#http.request('POST', '/admin/v1/feed/resume', { json: {} });
+  }
+
+  /**
+   * Delivers the next quotes (or seconds of data time) of a paused replay; it stays paused. Resolves
+   * once they are applied and durable, so every trigger they cross has fired.
+   *
+   * @example
+   * const status = await admin.stepFeed({ quotes: 10 }); // or { seconds: 60 }
+   * console.log(status.delivered, status.detail.data_time);
+   */
+  stepFeed(step: FeedStepBody): Promise<FeedStepData> {
+    return this.#http.request('POST', '/admin/v1/feed/step', { json: step });
   }
 
   clock(): Promise<ClockData> {

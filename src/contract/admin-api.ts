@@ -183,3 +183,18 @@ export const FeedStatusData = Type.Object({
   detail: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
 });
 export type FeedStatusData = Static<typeof FeedStatusData>;
+
+/** Bounds of one step of a paused replay; larger steps are refused rather than left to run long. */
+export const MAX_FEED_STEP_QUOTES = 100_000;
+export const MAX_FEED_STEP_SECONDS = 86_400;
+export const FeedStepBody = Type.Object({
+  quotes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FEED_STEP_QUOTES })),
+  seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_FEED_STEP_SECONDS })),
+});
+export type FeedStepBody = Static<typeof FeedStepBody>;
+/** The feed's status after a step, and how many quotes the step delivered. */
+export const FeedStepData = Type.Object({
+  ...FeedStatusData.properties,
+  delivered: Type.Integer({ minimum: 0 }),
+});
+export type FeedStepData = Static<typeof FeedStepData>;

@@ -4,7 +4,7 @@
  * process leads; the others stand by, still applying quotes announced by the leader and admin
  * quotes sent to them, and one of them takes over when the leader's database session ends.
  */
-import type { Feed, FeedStatus, Logger } from '../application/ports.ts';
+import type { Feed, FeedStatus, FeedStep, Logger } from '../application/ports.ts';
 import type { FeedContender } from '../application/storage.ts';
 import type { TradingService } from '../application/trading-service.ts';
 
@@ -63,6 +63,7 @@ export class Leadership implements FeedContender {
   feed(): Feed | undefined {
     const inner = this.#feed;
     if (!inner) return undefined;
+    const innerStep = inner.step?.bind(inner);
     const standby = (): Error =>
       Object.assign(new Error('this process is on standby: the feed runs on the leading process'), {
         statusCode: 400,
@@ -81,6 +82,12 @@ export class Leadership implements FeedContender {
         if (!this.#leading) throw standby();
         inner.resume?.();
       },
+      ...(innerStep && {
+        step: (request: FeedStep) => {
+          if (!this.#leading) throw standby();
+          return innerStep(request);
+        },
+      }),
     };
   }
 }

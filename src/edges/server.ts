@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { ControllableClock } from '../adapters/clock/controllable-clock.ts';
+import { ControllableClock, describeTime } from '../adapters/clock/controllable-clock.ts';
 import { DEFAULT_INSTRUMENTS } from '../adapters/catalogue/default-instruments.ts';
 import { ReplayFeed } from '../adapters/feeds/replay-feed.ts';
 import { SimulatorFeed } from '../adapters/feeds/simulator-feed.ts';
@@ -68,6 +68,8 @@ export interface ReplayConfig {
   /** Data seconds per wall second; 0 replays as fast as possible. */
   speed: number;
   onMalformed: 'skip' | 'fail';
+  /** 'paused' holds the first quote until a resume or a step, so clients can connect first. */
+  start: 'running' | 'paused';
 }
 
 export interface UpstreamConfig {
@@ -85,7 +87,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   databaseUrl: undefined,
   feed: 'sim',
   clock: RESUME_STORED_CLOCK,
-  replay: { files: [], speed: 1, onMalformed: 'fail' },
+  replay: { files: [], speed: 1, onMalformed: 'fail', start: 'running' },
   upstream: { url: undefined, token: undefined, account: undefined, watch: [], requestsPerSecond: 2 },
   adminToken: undefined,
   marketHours: 'enforce',
@@ -231,6 +233,7 @@ async function startOnStorage(
   }
 
   const ownFeed = createFeed(config, { engine, clock, logger });
+  if (ownFeed instanceof ReplayFeed) await checkReplayStart(ownFeed, storage);
   // With a shared database one process, the leader, runs the feed and the periodic tick; the
   // others stand by and take over when the leader's database session ends.
   const leader = new Leadership(ownFeed, trading, logger);
@@ -291,6 +294,18 @@ async function startOnStorage(
   return { url: address, app, trading, identity, clock, storage, firstStart, close };
 }
 
+/** A replay sets the clock to its data: refused when that would go back over stored trades. */
+async function checkReplayStart(feed: ReplayFeed, storage: Storage): Promise<void> {
+  const startMs = feed.dataStartMs;
+  const latest = await storage.latestTradeTime();
+  if (startMs === undefined || latest === undefined || startMs >= latest * 1000) return;
+  throw new StartupError(
+    `the replay starts at ${describeTime(startMs)}, before this database's latest trade at ` +
+      `${describeTime(latest * 1000)}: time never moves back over trading history; reset the ` +
+      'accounts (`stockstrader admin reset`) or replay on a fresh database',
+  );
+}
+
 /** Resumes the stored clock and applies the start-up settings; a refusal ends the start. */
 async function startClock(clockControl: ClockControl, start: ClockStart, logger: Logger): Promise<void> {
   try {
@@ -327,19 +342,24 @@ function createFeed(
       for (const file of config.replay.files) {
         if (!existsSync(file)) throw new StartupError(`replay file ${file} does not exist`);
       }
-      return new ReplayFeed({
-        files: config.replay.files,
-        instruments: (ticker) => engine.instrument(ticker),
-        clock,
-        speed: config.replay.speed,
-        onMalformed: config.replay.onMalformed,
-        logger,
-      });
+      try {
+        return new ReplayFeed({
+          files: config.replay.files,
+          instruments: (ticker) => engine.instrument(ticker),
+          clock,
+          speed: config.replay.speed,
+          onMalformed: config.replay.onMalformed,
+          start: config.replay.start,
+          logger,
+        });
+      } catch (error) {
+        throw new StartupError((error as Error).message);
+      }
     case 'upstream': {
       const { url, token, account, watch, requestsPerSecond } = config.upstream;
       if (!url || !token || !account || watch.length === 0) {
         throw new StartupError(
-          '--feed upstream needs --upstream-url, --upstream-token, --upstream-account and --watch',
+          '--feed upstream needs --upstream-url, --upstream-token (or --upstream-token-file), --upstream-account and --watch',
         );
       }
       const unknown = watch.filter((ticker) => !engine.instrument(ticker));

@@ -89,7 +89,9 @@ describe('the clock on a database without trading history', () => {
       try {
         await start({
           clock,
-          ...(feed ? { feed, replay: { files: ['x.csv'], speed: 0, onMalformed: 'fail' } } : {}),
+          ...(feed
+            ? { feed, replay: { files: ['x.csv'], speed: 0, onMalformed: 'fail', start: 'running' } }
+            : {}),
         });
       } catch (error) {
         assert.ok(error instanceof StartupError, String(error));

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +37,13 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
 function serve(
   args: string[],
   logLevel = 'silent',
-): Promise<{ child: ChildProcess; banner: string; stdout: () => string; exited: Promise<number | null> }> {
+): Promise<{
+  child: ChildProcess;
+  banner: string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve', '--log-level', logLevel, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +61,7 @@ function serve(
       stderr += chunk.toString();
       if (stderr.includes('Try: curl')) {
         clearTimeout(timer);
-        resolve({ child, banner: stderr, stdout: () => stdout, exited });
+        resolve({ child, banner: stderr, stdout: () => stdout, stderr: () => stderr, exited });
       }
     });
     void exited.then((code) => {
@@ -249,6 +256,153 @@ describe('stockstrader CLI', () => {
     const result = await run(['serve', '--db', '/proc/stockstrader/forbidden.db', '--log-level', 'silent']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /cannot open database \/proc\/stockstrader\/forbidden\.db/);
+  });
+
+  it('reads the upstream token from --upstream-token-file, trimmed, and warns when others can read it', async () => {
+    const seen: string[] = [];
+    const upstream = createHttpServer((request, response) => {
+      seen.push(request.headers.authorization ?? '');
+      response.writeHead(401, { 'content-type': 'application/json' });
+      response.end('{"code":"error","msg":"test upstream"}');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const address = upstream.address();
+    const upstreamUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const tokenFile = join(dir, 'upstream-token');
+    writeFileSync(tokenFile, 'st_from_file\n');
+    chmodSync(tokenFile, 0o644);
+    const { child, banner, exited, stderr } = await serve([
+      '--port',
+      String(await freePort()),
+      '--db',
+      join(dir, 'upstream.db'),
+      '--feed',
+      'upstream',
+      '--upstream-url',
+      upstreamUrl,
+      '--upstream-token-file',
+      tokenFile,
+      '--upstream-account',
+      '1',
+      '--watch',
+      'EURUSD',
+    ]);
+    try {
+      assert.match(banner, /feed:\s+upstream/);
+      for (let attempt = 0; attempt < 200 && seen.length === 0; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      assert.equal(seen[0], 'Bearer st_from_file');
+      assert.match(stderr(), /warning: --upstream-token-file .* can be read by other users \(mode 644\)/);
+      assert.doesNotMatch(banner, /st_from_file/);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      upstream.close();
+    }
+  });
+
+  it('refuses a missing or empty token file, and a token given both ways', async () => {
+    const upstream = [
+      '--feed',
+      'upstream',
+      '--upstream-url',
+      'http://127.0.0.1:1',
+      '--upstream-account',
+      '1',
+      '--watch',
+      'EURUSD',
+    ];
+    const db = ['--db', join(dir, 'refused.db'), '--log-level', 'silent'];
+    const missing = join(dir, 'no-such-token');
+    const absent = await run(['serve', ...db, ...upstream, '--upstream-token-file', missing]);
+    assert.equal(absent.code, 1);
+    assert.match(absent.stderr, new RegExp(`stockstrader: --upstream-token-file ${missing} does not exist`));
+    const empty = join(dir, 'empty-token');
+    writeFileSync(empty, '\n');
+    const blank = await run(['serve', ...db, ...upstream], { STOCKSTRADER_UPSTREAM_TOKEN_FILE: empty });
+    assert.equal(blank.code, 1);
+    assert.match(blank.stderr, new RegExp(`--upstream-token-file ${empty} is empty`));
+    const both = await run([
+      'serve',
+      ...db,
+      ...upstream,
+      '--upstream-token',
+      't',
+      '--upstream-token-file',
+      empty,
+    ]);
+    assert.equal(both.code, 1);
+    assert.match(
+      both.stderr,
+      /--upstream-token-file <path>' cannot be used with option '--upstream-token <token>'/,
+    );
+    const bothByEnv = await run(['serve', ...db, ...upstream, '--upstream-token-file', empty], {
+      STOCKSTRADER_UPSTREAM_TOKEN: 't',
+    });
+    assert.equal(bothByEnv.code, 1);
+    assert.match(bothByEnv.stderr, /cannot be used with environment variable 'STOCKSTRADER_UPSTREAM_TOKEN'/);
+    const neither = await run(['serve', ...db, ...upstream]);
+    assert.equal(neither.code, 1);
+    assert.match(
+      neither.stderr,
+      /--feed upstream needs --upstream-url, --upstream-token \(or --upstream-token-file\)/,
+    );
+  });
+
+  it('starts a replay paused and steps it from the admin CLI', async () => {
+    const samples = fileURLToPath(new URL('../../samples/replay/', import.meta.url));
+    const port = await freePort();
+    const { child, banner, exited } = await serve([
+      '--port',
+      String(port),
+      '--db',
+      join(dir, 'replay.db'),
+      '--admin-token',
+      'admin_cli_replay',
+      '--feed',
+      'replay',
+      '--replay-file',
+      `${samples}ticks.csv,${samples}bars.csv`,
+      '--replay-start',
+      'paused',
+    ]);
+    try {
+      assert.match(banner, /feed:\s+replay of .* paused until a resume or a step/);
+      const env = {
+        STOCKSTRADER_URL: `http://127.0.0.1:${port}`,
+        STOCKSTRADER_ADMIN_TOKEN: 'admin_cli_replay',
+      };
+      const stepped = await run(['admin', 'feed', 'step', '--quotes', '2'], env);
+      assert.equal(stepped.code, 0, stepped.stderr);
+      const status = JSON.parse(stepped.stdout) as {
+        state: string;
+        delivered: number;
+        detail: { quotes_sent: number };
+      };
+      assert.equal(status.state, 'paused');
+      assert.equal(status.delivered, 2);
+      assert.equal(status.detail.quotes_sent, 2);
+      const bySeconds = await run(['admin', 'feed', 'step', '--seconds', '30'], env);
+      assert.equal(bySeconds.code, 0, bySeconds.stderr);
+      assert.equal(
+        (JSON.parse(bySeconds.stdout) as { detail: { data_time: string } }).detail.data_time,
+        '2026-03-10T14:30:30.000Z',
+      );
+      const neither = await run(['admin', 'feed', 'step'], env);
+      assert.equal(neither.code, 1);
+      assert.match(neither.stderr, /give either --quotes <n> or --seconds <s>/);
+      const zero = await run(['admin', 'feed', 'step', '--quotes', '0'], env);
+      assert.equal(zero.code, 1);
+      assert.match(zero.stderr, /--quotes.*must be a whole number from 1 to 100000/);
+      await run(['admin', 'feed', 'resume'], env);
+      const running = await run(['admin', 'feed', 'step', '--quotes', '1'], env);
+      assert.equal(running.code, 1);
+      assert.match(running.stderr, /the replay is running: pause it .* before stepping \(HTTP 400\)/);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('honours environment variables that mirror the flags', async () => {

@@ -942,6 +942,18 @@ export function storageContract(name: string, factory: StorageFactory): void {
       assert.equal(await storage.hasTradingHistory(), false, 'a reset to a new balance');
     });
 
+    it('tells the time of the latest trade', async () => {
+      assert.equal(await storage.latestTradeTime(), undefined, 'a fresh database');
+      const account = await newAccount();
+      const placed = order(account);
+      await storage.commit({ ...emptyChanges(), orders: [{ ...placed, lastModified: T0 + 50 }] });
+      await storage.commit({ ...emptyChanges(), deals: [{ ...deal(account), lastModified: T0 + 70 }] });
+      await storage.commit({ ...emptyChanges(), orders: [{ ...placed, lastModified: T0 + 60 }] });
+      assert.equal(await storage.latestTradeTime(), T0 + 70);
+      await storage.resetAccounts([{ accountId: account.id }], T0 + 100);
+      assert.equal(await storage.latestTradeTime(), undefined, 'after a reset');
+    });
+
     // ---- Ids ----
 
     it('continues order and deal ids after reopen, never repeating a stored one', async () => {

@@ -1380,6 +1380,13 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       api: 'admin',
       path: fc.constantFrom('/admin/v1/feed/pause', '/admin/v1/feed/resume'),
     },
+    {
+      name: 'admin feed step',
+      method: 'POST',
+      api: 'admin',
+      path: fc.constant('/admin/v1/feed/step'),
+      body: { quotes: good(1, 10, 100_000), seconds: good(0.001, 1, 60, 86_400) },
+    },
     { name: 'admin clock GET', method: 'GET', api: 'admin', path: fc.constant('/admin/v1/clock') },
   ];
 }

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,19 @@ async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void
     if (performance.now() > deadline) throw new Error('timed out waiting for a condition');
     await sleep(2);
   }
+}
+
+/** Time and ticker of each data row of a sample file. */
+function sampleRows(file: string): { timeMs: number; ticker: string }[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('time,'))
+    .map((line) => {
+      const [time = '', ticker = ''] = line.split(',');
+      const timeMs = parseTime(time);
+      assert.ok(typeof timeMs === 'number', line);
+      return { timeMs, ticker };
+    });
 }
 
 function warnings(logger: ReturnType<typeof recordingLogger>): string[] {
@@ -691,6 +704,17 @@ describe('ReplayFeed', () => {
     const chained = harness(files, { onMalformed: 'fail' });
     assert.equal(await chained.feed.done(), 'finished');
     assert.deepEqual(warnings(chained.logger), []);
+    // The bars file starts after the ticks file ends, and quotes the same instruments, so a position
+    // opened on the ticks can be closed on the bars.
+    const tickRows = sampleRows(files[0] ?? '');
+    const barRows = sampleRows(files[1] ?? '');
+    const lastTick = Math.max(...tickRows.map((row) => row.timeMs));
+    const firstBar = Math.min(...barRows.map((row) => row.timeMs));
+    assert.ok(firstBar > lastTick, `bars start ${firstBar} after the last tick ${lastTick}`);
+    const tickers = (rows: { ticker: string }[]): string[] =>
+      [...new Set(rows.map((row) => row.ticker))].sort();
+    assert.deepEqual(tickers(tickRows), tickers(barRows));
+    assert.ok(tickers(tickRows).length >= 2);
   });
 
   it('streams a large file instead of loading it whole', async () => {
@@ -739,6 +763,388 @@ describe('ReplayFeed', () => {
       (line) => line.level === 'info' && line.message.startsWith('replay '),
     );
     assert.ok(progress, 'a progress line');
-    assert.match(progress.message, /^replay [\d.]+%: data time .*, \d+ quotes sent, 0 lines skipped$/);
+    assert.match(
+      progress.message,
+      /^replay [\d.]+% applied: data time .*, \d+ quotes sent, 0 lines skipped$/,
+    );
+  });
+});
+
+describe('ReplayFeed progress', () => {
+  it('reports what has been delivered, not what the reader has buffered', async () => {
+    const file = csv(
+      'time,ticker,bid,ask',
+      `${T0},EURUSD,1.1,1.10001`,
+      `${T0 + 1},EURUSD,1.1,1.10002`,
+      `${T0 + 3600},EURUSD,1.1,1.10003`,
+    );
+    // At speed 1 the last quote is an hour of wall time away: the replay sits waiting for it.
+    const run = harness([file], { speed: 1 });
+    await waitFor(() => run.deliveries.length === 2);
+    await sleep(20);
+    const detail = run.feed.status().detail;
+    assert.equal(run.feed.status().state, 'running');
+    assert.ok(Number(detail.percent) > 0 && Number(detail.percent) < 100, `percent ${detail.percent}`);
+    assert.ok(Number(detail.bytes_applied) < Number(detail.bytes_total), JSON.stringify(detail));
+    assert.equal(detail.data_start, '2026-03-10T14:30:00.000Z');
+    assert.equal(detail.data_time, '2026-03-10T14:30:01.000Z');
+    assert.equal(detail.data_end, '2026-03-10T15:30:00.000Z');
+    assert.equal(detail.data_remaining_seconds, 3599);
+    await run.feed.stop();
+    assert.ok(Number(run.feed.status().detail.percent) < 100);
+
+    const complete = harness([file], { speed: 0 });
+    assert.equal(await complete.feed.done(), 'finished');
+    const end = complete.feed.status().detail;
+    assert.equal(end.percent, 100);
+    assert.equal(end.bytes_applied, end.bytes_total);
+    assert.equal(end.data_remaining_seconds, 0);
+  });
+
+  it('counts a bar as applied only once its four quotes are delivered', async () => {
+    const file = csv(
+      'time,ticker,open,high,low,close',
+      `${T0},AAPL.nq,100,100.1,100,100.1`,
+      `${T0 + 60},AAPL.nq,100,100.1,100,100.1`,
+    );
+    const header = Buffer.byteLength('time,ticker,open,high,low,close\n');
+    const firstBar = Buffer.byteLength(`${T0},AAPL.nq,100,100.1,100,100.1\n`);
+    const applied: number[] = [];
+    const clock = new ControllableClock(() => 0);
+    const run = harness([file], { clock }, async () => {
+      applied.push(Number(run.feed.status().detail.bytes_applied));
+    });
+    assert.equal(await run.feed.done(), 'finished');
+    // Quotes 1–4 belong to the first bar: until the fourth is through, only the header is applied.
+    assert.deepEqual(applied, [
+      header,
+      header,
+      header,
+      header,
+      header + firstBar,
+      header + firstBar,
+      header + firstBar,
+      header + firstBar,
+    ]);
+  });
+
+  it('never goes backwards, stays below 100% while quotes are left, and ends at exactly 100% (property)', async () => {
+    const row = fc.oneof(
+      fc.record({
+        kind: fc.constant('tick' as const),
+        gap: fc.integer({ min: 0, max: 3 }),
+        bid: fc.integer({ min: 10_000, max: 10_050 }),
+      }),
+      fc.record({ kind: fc.constant('bad' as const), gap: fc.constant(0), bid: fc.constant(0) }),
+      fc.record({ kind: fc.constant('comment' as const), gap: fc.constant(0), bid: fc.constant(0) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(row, { minLength: 0, maxLength: 12 }), { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        fc.boolean(),
+        async (fileRows, bars, crlf) => {
+          let time = T0;
+          const files = fileRows.map((rows) => {
+            const lines = [bars ? 'time,ticker,open,high,low,close' : 'time,ticker,bid,ask'];
+            for (const { kind, gap, bid } of rows) {
+              time += gap * (bars ? 60 : 1);
+              if (kind === 'comment') lines.push('# note');
+              else if (kind === 'bad') lines.push(`${time},NOPE,1,2`);
+              else if (bars) lines.push(`${time},EURUSD,1.${bid},1.${bid + 9},1.${bid},1.${bid + 5}`);
+              else lines.push(`${time},EURUSD,1.${bid},1.${bid + 1}`);
+            }
+            const path = join(directory, `property-${++fileCount}.csv`);
+            writeFileSync(path, lines.join(crlf ? '\r\n' : '\n') + (crlf ? '\r\n' : '\n'));
+            return path;
+          });
+          const seen: { percent: number; applied: number }[] = [];
+          const sample = (): void => {
+            const detail = run.feed.status().detail;
+            seen.push({ percent: Number(detail.percent), applied: Number(detail.bytes_applied) });
+          };
+          const run = harness(files, { onMalformed: 'skip' }, async () => {
+            sample();
+            // Whatever is being delivered is not applied yet.
+            assert.ok((seen.at(-1)?.percent ?? 0) < 100, JSON.stringify(seen.at(-1)));
+          });
+          const timer = setInterval(sample, 0);
+          const state = await run.feed.done();
+          clearInterval(timer);
+          sample();
+          assert.equal(state, 'finished');
+          for (let index = 1; index < seen.length; index++) {
+            const [before, after] = [seen[index - 1], seen[index]];
+            assert.ok(before && after && after.percent >= before.percent && after.applied >= before.applied);
+          }
+          const detail = run.feed.status().detail;
+          assert.equal(detail.percent, 100);
+          assert.equal(detail.bytes_applied, detail.bytes_total);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('ReplayFeed data span', () => {
+  it('reads the first and last data times from the ends of the files', async () => {
+    const first = csv(
+      '\uFEFF# ticks',
+      'time,ticker,bid,ask',
+      `${T0},NOPE,1,2`,
+      `${T0 + 5},EURUSD,1.1,1.10001`,
+    );
+    const second = csv(
+      'time,ticker,open,high,low,close',
+      `${T0 + 60},AAPL.nq,100,100.1,100,100.1`,
+      `${T0 + 120},AAPL.nq,100,100.1,100,100.1`,
+      '# trailing comment',
+      '',
+    );
+    const clock = new ControllableClock(() => 0);
+    const paused = harness([first, second], { clock, onMalformed: 'skip', start: 'paused' });
+    // The unknown ticker is skipped, so the first quote the replay will deliver is at T0 + 5.
+    assert.equal(clock.nowMs(), (T0 + 5) * 1000);
+    const detail = paused.feed.status().detail;
+    assert.equal(detail.data_start, '2026-03-10T14:30:05.000Z');
+    assert.equal(detail.data_end, '2026-03-10T14:32:00.000Z');
+    assert.equal(detail.data_remaining_seconds, 115);
+    paused.feed.resume();
+    assert.equal(await paused.feed.done(), 'finished');
+    // The last bar plays its path over its minute: the end moves to the last quote delivered.
+    assert.equal(paused.feed.status().detail.data_end, '2026-03-10T14:32:45.000Z');
+    assert.equal(paused.feed.status().detail.data_time, '2026-03-10T14:32:45.000Z');
+
+    // In fail mode a malformed first row means there is no first quote: the clock is left alone.
+    const real = new ControllableClock(() => 1234);
+    const failing = harness([first], { clock: real, onMalformed: 'fail', start: 'paused' });
+    assert.equal(real.mode, 'real');
+    assert.equal(failing.feed.status().detail.data_start, null);
+    assert.equal(await failing.feed.done(), 'failed');
+  });
+});
+
+describe('ReplayFeed paused start and steps', () => {
+  const ticks = (...offsets: number[]): string =>
+    csv(
+      'time,ticker,bid,ask',
+      ...offsets.map((offset, index) => `${T0 + offset},EURUSD,1.1,1.1${String(index + 1).padStart(4, '0')}`),
+    );
+
+  it('starts paused with the clock at the first data time, and delivers nothing until asked', async () => {
+    const file = csv('# leading comment', 'time,ticker,bid,ask', `${T0 + 30},EURUSD,1.1,1.10001`);
+    const clock = new ControllableClock(() => 5_000);
+    const run = harness([file], { clock, start: 'paused' });
+    assert.equal(clock.mode, 'replay');
+    assert.equal(clock.nowMs(), (T0 + 30) * 1000);
+    await sleep(30);
+    const status = run.feed.status();
+    assert.equal(status.state, 'paused');
+    assert.equal(run.deliveries.length, 0);
+    assert.equal(status.detail.data_time, null);
+    assert.equal(status.detail.next_data_time, '2026-03-10T14:30:30.000Z');
+    assert.equal(status.detail.data_start, '2026-03-10T14:30:30.000Z');
+    run.feed.resume();
+    assert.equal(await run.feed.done(), 'finished');
+    assert.equal(run.deliveries.length, 1);
+  });
+
+  it('steps by quotes, splitting a batch when asked to, and stays paused', async () => {
+    const file = ticks(0, 0, 0, 1, 2, 3);
+    const run = harness([file], { start: 'paused', speed: 1 });
+    assert.deepEqual(await run.feed.step({ quotes: 2 }), { delivered: 2 });
+    assert.deepEqual(
+      run.deliveries.map((delivery) => delivery.quotes.length),
+      [2],
+    );
+    assert.equal(run.feed.status().state, 'paused');
+    assert.deepEqual(await run.feed.step({ quotes: 2 }), { delivered: 2 });
+    // The rest of the first second's batch, then the next second's quote: two sink calls.
+    assert.deepEqual(
+      run.deliveries.map((delivery) => delivery.quotes.length),
+      [2, 1, 1],
+    );
+    assert.equal(run.clock.nowMs(), (T0 + 1) * 1000);
+    assert.equal(run.feed.status().detail.data_time, '2026-03-10T14:30:01.000Z');
+    assert.equal(run.feed.status().detail.quotes_sent, 4);
+    await sleep(20);
+    assert.equal(run.quotes().length, 4, 'nothing more is delivered while paused');
+    // Asking for more than is left delivers the rest, and the replay finishes.
+    assert.deepEqual(await run.feed.step({ quotes: 50 }), { delivered: 2 });
+    assert.equal(await run.feed.done(), 'finished');
+    assert.deepEqual(await run.feed.step({ quotes: 1 }), {
+      refused: 'the replay has finished: no data is left to step through',
+    });
+  });
+
+  it('steps by seconds of data time and moves the clock to the end of the window', async () => {
+    const file = ticks(0, 1, 2, 10, 11);
+    const run = harness([file], { start: 'paused', speed: 1 });
+    // The first window starts at the first quote: [T0, T0 + 1 s].
+    assert.deepEqual(await run.feed.step({ seconds: 1 }), { delivered: 2 });
+    assert.equal(run.clock.nowMs(), (T0 + 1) * 1000);
+    assert.deepEqual(await run.feed.step({ seconds: 0.5 }), { delivered: 0 });
+    assert.equal(run.clock.nowMs(), (T0 + 1) * 1000 + 500);
+    assert.equal(run.feed.status().detail.data_time, '2026-03-10T14:30:01.500Z');
+    // (T0 + 1.5 s, T0 + 10 s]: the quotes at 2 and 10.
+    assert.deepEqual(await run.feed.step({ seconds: 8.5 }), { delivered: 2 });
+    assert.equal(run.clock.nowMs(), (T0 + 10) * 1000);
+    assert.equal(run.feed.status().state, 'paused');
+    // Resumed, the replay paces from where the step left it: one data second to the last quote.
+    const resumedAt = performance.now();
+    run.feed.resume();
+    assert.equal(await run.feed.done(), 'finished');
+    const last = run.deliveries.at(-1);
+    assert.ok(last && last.wallMs - resumedAt >= 900, `waited ${last && last.wallMs - resumedAt} ms`);
+  });
+
+  it('refuses a step while running, during another step, after a failure and once stopped', async () => {
+    const running = harness([ticks(0, 3600)], { speed: 1 });
+    await waitFor(() => running.deliveries.length === 1);
+    assert.deepEqual(await running.feed.step({ quotes: 1 }), {
+      refused: 'the replay is running: pause it (POST /admin/v1/feed/pause) before stepping',
+    });
+    running.feed.pause();
+    await running.feed.stop();
+    assert.deepEqual(await running.feed.step({ quotes: 1 }), { refused: 'the replay has stopped' });
+
+    let release: (() => void) | undefined;
+    const slow = harness([ticks(0, 1)], { start: 'paused' }, async () => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    const first = slow.feed.step({ quotes: 1 });
+    await waitFor(() => release !== undefined);
+    assert.deepEqual(await slow.feed.step({ quotes: 1 }), {
+      refused: 'a step is already under way: wait for its answer',
+    });
+    release?.();
+    assert.deepEqual(await first, { delivered: 1 });
+    await slow.feed.stop();
+
+    const bad = csv(
+      'time,ticker,bid,ask',
+      `${T0},EURUSD,1.1,1.10001`,
+      `${T0 + 1},EURUSD,1.1,1.10002`,
+      `${T0 + 2},EURUSD,1.2,1.1`,
+    );
+    const failing = harness([bad], { start: 'paused' });
+    // The step delivers the first quote; reading on for the next batch fails the replay.
+    assert.deepEqual(await failing.feed.step({ seconds: 5 }), { delivered: 1 });
+    assert.equal(failing.feed.status().state, 'failed');
+    assert.deepEqual(await failing.feed.step({ quotes: 1 }), {
+      refused: `the replay has failed: ${bad}:4: bid 1.2 is above ask 1.1`,
+    });
+
+    const idle = harness([ticks(0)], { start: 'paused' });
+    assert.throws(() => void idle.feed.step({ quotes: 0 }), RangeError);
+    assert.throws(() => void idle.feed.step({ quotes: 1.5 }), RangeError);
+    assert.throws(() => void idle.feed.step({ seconds: 0.0001 }), RangeError);
+    await idle.feed.stop();
+  });
+});
+
+describe('ReplayFeed failures', () => {
+  async function failed(
+    files: string[],
+    options: Partial<ReplayFeedOptions> = {},
+    sink?: QuoteSink,
+  ): Promise<{ detail: Record<string, unknown>; run: Harness }> {
+    const run = harness(files, options, sink);
+    assert.equal(await run.feed.done(), 'failed');
+    const status = run.feed.status();
+    assert.equal(status.state, 'failed');
+    // The one error message, in the status, in the log line, and in the position the status reports.
+    const message = String(status.detail.last_error);
+    assert.match(message, /^.+:\d+: .+/);
+    assert.equal(
+      message.startsWith(`${String(status.detail.file)}:${String(status.detail.line)}: `),
+      true,
+      message,
+    );
+    assert.ok(
+      run.logger.lines.some((line) => line.level === 'error' && line.message === `replay failed: ${message}`),
+    );
+    assert.ok(Number(status.detail.percent) < 100);
+    return { detail: status.detail, run };
+  }
+
+  it('fails on an unknown ticker, naming the line, with the progress of what was applied', async () => {
+    const file = csv(
+      'time,ticker,bid,ask',
+      `${T0},EURUSD,1.1,1.10001`,
+      `${T0 + 1},EURUSD,1.1,1.10002`,
+      `${T0 + 2},NOPE,1.1,1.10003`,
+      `${T0 + 3},EURUSD,1.1,1.10004`,
+    );
+    const { detail, run } = await failed([file]);
+    assert.equal(detail.last_error, `${file}:4: unknown ticker "NOPE"`);
+    assert.equal(run.quotes().length, 1);
+    // The header and the first row are applied; the row at T0 + 1 was read but never delivered.
+    const applied = Buffer.byteLength(`time,ticker,bid,ask\n${T0},EURUSD,1.1,1.10001\n`);
+    assert.equal(detail.bytes_applied, applied);
+    assert.ok(Number(detail.percent) > 0);
+  });
+
+  it('fails on a malformed line, a bad header and a row back in time, each naming its line', async () => {
+    const malformed = csv('time,ticker,bid,ask', `${T0},EURUSD,1.1,1.10001`, `${T0},EURUSD,1.1`);
+    assert.equal(
+      (await failed([malformed])).detail.last_error,
+      `${malformed}:3: expected 4 columns, found 3`,
+    );
+    const header = csv('# data', 'time,ticker,bid,offer', `${T0},EURUSD,1.1,1.10001`);
+    assert.match(
+      String((await failed([header])).detail.last_error),
+      new RegExp(`^${header}:2: unknown column "offer"`),
+    );
+    const later = csv('time,ticker,bid,ask', `${T0 + 5},EURUSD,1.1,1.10001`);
+    const earlier = csv('time,ticker,bid,ask', '', `${T0},EURUSD,1.1,1.10001`);
+    const back = await failed([later, earlier]);
+    assert.match(
+      String(back.detail.last_error),
+      new RegExp(`^${earlier}:3: time .* is before the previous row's`),
+    );
+    assert.equal(back.detail.files_done, 1);
+  });
+
+  it('fails when the sink refuses quotes, naming the line they came from', async () => {
+    const file = csv(
+      'time,ticker,bid,ask',
+      `${T0},EURUSD,1.1,1.10001`,
+      `${T0 + 1},EURUSD,1.1,1.10002`,
+      `${T0 + 2},EURUSD,1.1,1.10003`,
+    );
+    let calls = 0;
+    const { detail } = await failed([file], {}, async () => {
+      if (++calls === 2) throw new Error('disk full');
+    });
+    assert.equal(
+      detail.last_error,
+      `${file}:3: the quotes at 2026-03-10T14:30:01.000Z could not be applied: disk full`,
+    );
+  });
+
+  it('fails when a file has gone by the time the replay reaches it', async () => {
+    const first = csv('time,ticker,bid,ask', `${T0},EURUSD,1.1,1.10001`);
+    const second = csv('time,ticker,bid,ask', `${T0 + 1},EURUSD,1.1,1.10001`);
+    const clock = new ControllableClock(() => 0);
+    const logger = recordingLogger();
+    const feed = new ReplayFeed({
+      files: [first, second],
+      instruments: findDefaultInstrument,
+      clock,
+      speed: 0,
+      onMalformed: 'fail',
+      logger,
+    });
+    rmSync(second);
+    feed.start(async () => undefined);
+    assert.equal(await feed.done(), 'failed');
+    const detail = feed.status().detail;
+    assert.match(String(detail.last_error), new RegExp(`^${second}:1: the file cannot be read: ENOENT`));
+    assert.equal(detail.file, second);
+    assert.equal(detail.line, 1);
   });
 });

@@ -3,8 +3,8 @@
  * docs/replay.md), driving the replay clock from the data's timestamps.
  *
  * Invariants:
- * - Files are streamed line by line (readline over a read stream, which applies back-pressure), in the
- *   order given. Memory holds only the quotes not yet delivered: those of the current timestamp and the
+ * - Files are streamed line by line (`replay-lines.ts` over a read stream, which applies back-pressure),
+ *   in the order given. Memory holds only the quotes not yet delivered: those of the current timestamp and the
  *   unfinished bars (see "Bars" below), never a whole file.
  * - The files form one timeline: every row's time is at or after the previous row's, within a file and
  *   across files. A row that goes backwards is malformed, so quotes reach the sink in time order.
@@ -16,7 +16,19 @@
  *   `last_error`, and the quotes still buffered are not delivered. A line is never half-used. A bad
  *   header in 'skip' mode skips the rest of its file, since its rows cannot be read.
  * - A sink failure also fails the replay: delivering the rest after a lost batch would no longer replay
- *   the data.
+ *   the data. So does a file that cannot be read when its turn comes.
+ * - States: running, paused, finished, failed, stopped. `last_error` is set exactly when the state is
+ *   'failed', as `file:line: reason`, and the status's `file` and `line` then name that same line.
+ * - Progress counts what the engine has received, not what the reader has buffered: the bytes before the
+ *   first line that still has a quote to deliver (`ReplaySource.pending`). It never decreases, stays
+ *   below 100% while any quote is left, and is 100% exactly when the state is 'finished'.
+ * - The clock is set to the first row's time when the replay starts (`replay-extent.ts`), running or
+ *   paused, so clients see data time before the first quote.
+ *
+ * Steps: while paused, `step` delivers the next n quotes (splitting a same-time batch if need be) or
+ * every quote up to s data seconds past the replay's position, which then moves (with the clock) to the
+ * end of that window. It resolves once the sink has taken the last of them. A step waits for no wall
+ * time, whatever the speed; pacing afterwards counts from the step's end.
  *
  * Timing: at `speed` s data seconds per wall second, a batch is due (Δdata / speed) wall ms after the
  * previous batch was handed to the sink, so a slow sink delays the next batch without accumulating a
@@ -37,15 +49,31 @@
  * `MAX_BUFFERED_QUOTES` quotes pile up behind it (a file where a ticker appears once, early), it is
  * settled with the fallback interval to bound memory, even if a later bar of it would have said otherwise.
  */
-import { createReadStream, statSync, type ReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Feed, FeedState, FeedStatus, Logger, QuoteSink } from '../../application/ports.ts';
+import type {
+  Feed,
+  FeedState,
+  FeedStatus,
+  FeedStep,
+  FeedStepOutcome,
+  Logger,
+  QuoteSink,
+} from '../../application/ports.ts';
 import { KeyedHeap } from '../../engine/keyed-heap.ts';
 import type { Instrument, Quote } from '../../engine/model.ts';
 import type { ControllableClock } from '../clock/controllable-clock.ts';
-import { isMalformed, parseHeader, ReplayRowParser, type PathQuote, type ReplayRow } from './replay-csv.ts';
+import {
+  isMalformed,
+  parseHeader,
+  ReplayRowParser,
+  type PathQuote,
+  type ReplayRow,
+  type ReplayRowParserOptions,
+} from './replay-csv.ts';
+import { dataText, replayExtent, type ReplayExtent } from './replay-extent.ts';
+import { readLines } from './replay-lines.ts';
 
 export const DEFAULT_REPLAY_PROGRESS_INTERVAL_MS = 5000;
 /** Interval of a bar when nothing better is known: the common one-minute bar. */
@@ -56,6 +84,7 @@ export const MAX_BUFFERED_QUOTES = 100_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type ReplayMalformedPolicy = 'skip' | 'fail';
+export type ReplayStart = 'running' | 'paused';
 
 export interface ReplayFeedOptions {
   files: readonly string[];
@@ -69,23 +98,41 @@ export interface ReplayFeedOptions {
   logger: Logger;
   /** Wall milliseconds between progress log lines; defaults to 5000. */
   progressIntervalMs?: number;
+  /** 'paused' waits for a resume or a step before the first quote; defaults to 'running'. */
+  start?: ReplayStart;
 }
 
-/** A group of quotes with the same data time, delivered in one sink call. */
+/**
+ * The line a quote comes from. `pending` counts that line's quotes not yet delivered (one for a tick,
+ * four for a bar); the bytes before the first line with pending quotes are the ones fully applied.
+ */
+export interface ReplaySource {
+  file: number;
+  line: number;
+  /** Offsets across all files, as if they were one: where the line starts and where the next begins. */
+  startByte: number;
+  endByte: number;
+  pending: number;
+}
+
+/** A group of quotes with the same data time, delivered in one sink call; `sources` runs parallel. */
 export interface ReplayBatch {
   timeMs: number;
   quotes: Quote[];
+  sources: (ReplaySource | undefined)[];
 }
 
 interface TimedQuote {
   timeMs: number;
   quote: Quote;
+  source: ReplaySource | undefined;
 }
 
 interface PendingBar {
   ticker: string;
   startMs: number;
   path: readonly PathQuote[];
+  source: ReplaySource | undefined;
 }
 
 interface BarHistory {
@@ -108,10 +155,10 @@ export class ReplayTimeline {
   #readMs = -Infinity;
 
   /** Adds a row; returns a reason when the row conflicts with the ones before it. */
-  add(row: ReplayRow): string | undefined {
+  add(row: ReplayRow, source?: ReplaySource): string | undefined {
     if (row.kind === 'tick') {
       this.#readMs = row.timeMs;
-      this.#push(row.timeMs, row.quote);
+      this.#push(row.timeMs, row.quote, source);
     } else {
       const history = this.#bars.get(row.ticker);
       if (history?.lastStartMs === row.timeMs) {
@@ -133,16 +180,16 @@ export class ReplayTimeline {
       }
       const [open] = row.path;
       if (open)
-        this.#push(row.timeMs, {
-          ticker: row.ticker,
-          bid: open.bid,
-          ask: open.ask,
-          time: seconds(row.timeMs),
-        });
+        this.#push(
+          row.timeMs,
+          { ticker: row.ticker, bid: open.bid, ask: open.ask, time: seconds(row.timeMs) },
+          source,
+        );
       this.#pending.upsert(row.ticker, row.timeMs, {
         ticker: row.ticker,
         startMs: row.timeMs,
         path: row.path,
+        source,
       });
     }
     this.#settleDue();
@@ -165,11 +212,15 @@ export class ReplayTimeline {
     // A later row may still carry this same time, so only times strictly before the barrier are final.
     if (timeMs >= barrier) return undefined;
     const quotes: Quote[] = [];
+    const sources: (ReplaySource | undefined)[] = [];
     while (this.#quotes.peekPriority() === timeMs) {
       const entry = this.#quotes.pop();
-      if (entry) quotes.push(entry.quote);
+      if (entry) {
+        quotes.push(entry.quote);
+        sources.push(entry.source);
+      }
     }
-    return { timeMs, quotes };
+    return { timeMs, quotes, sources };
   }
 
   /** Quotes waiting for delivery. */
@@ -177,9 +228,9 @@ export class ReplayTimeline {
     return this.#quotes.size;
   }
 
-  #push(timeMs: number, quote: Quote): void {
+  #push(timeMs: number, quote: Quote, source: ReplaySource | undefined): void {
     // Zero-padded so that equal times pop in insertion order (the heap breaks ties by key).
-    this.#quotes.upsert(String(this.#sequence++).padStart(16, '0'), timeMs, { timeMs, quote });
+    this.#quotes.upsert(String(this.#sequence++).padStart(16, '0'), timeMs, { timeMs, quote, source });
   }
 
   /** Schedules the three quotes after the open, spread evenly over the bar's interval. */
@@ -188,7 +239,11 @@ export class ReplayTimeline {
       const point = bar.path[index];
       if (point === undefined) continue;
       const timeMs = bar.startMs + Math.floor((index * intervalMs) / bar.path.length);
-      this.#push(timeMs, { ticker: bar.ticker, bid: point.bid, ask: point.ask, time: seconds(timeMs) });
+      this.#push(
+        timeMs,
+        { ticker: bar.ticker, bid: point.bid, ask: point.ask, time: seconds(timeMs) },
+        bar.source,
+      );
     }
   }
 
@@ -211,12 +266,26 @@ export class ReplayTimeline {
   }
 }
 
+interface ActiveStep {
+  /** Quotes still to deliver, for a step by quotes. */
+  quotesLeft: number | undefined;
+  /** Data milliseconds to cover, for a step by seconds. */
+  windowMs: number | undefined;
+  /** End of the window, fixed when the step meets its first batch. */
+  untilMs: number | undefined;
+  delivered: number;
+  resolve: (outcome: FeedStepOutcome) => void;
+}
+
 /** Replays CSV files of ticks or bars through the sink; see the module comment. */
 export class ReplayFeed implements Feed {
   readonly name = 'replay';
   readonly #options: ReplayFeedOptions;
   readonly #sizes: readonly number[];
+  /** Offset of each file's first byte in the files taken as one. */
+  readonly #fileStarts: readonly number[];
   readonly #bytesTotal: number;
+  readonly #extent: ReplayExtent;
   readonly #progressIntervalMs: number;
   readonly #timeline = new ReplayTimeline();
 
@@ -224,25 +293,36 @@ export class ReplayFeed implements Feed {
   #started = false;
   #stopRequested = false;
   #run: Promise<void> = Promise.resolve();
-  /** Resolvers of everything waiting for a pause, resume or stop (sleeps and the pause gate). */
+  /** Resolvers of everything waiting for a pause, resume, step or stop (sleeps and the pause gate). */
   readonly #waiters = new Set<() => void>();
   #progressTimer: NodeJS.Timeout | undefined;
+  #step: ActiveStep | undefined;
 
   #fileIndex = 0;
   #line = 0;
-  #stream: ReadStream | undefined;
-  #bytesDone = 0;
+  /** The current file's parser, once its header has been read. */
+  #parser: ReplayRowParser | undefined;
+  /** End of the last line the reader has taken in, across files. */
+  #bytesRead = 0;
+  /** Lines with quotes not yet delivered, in file order (a queue from `#sourcesHead`). */
+  #sources: ReplaySource[] = [];
+  #sourcesHead = 0;
   /** Time of the last row accepted, across files. */
   #lastRowMs = -Infinity;
-  #dataTimeMs: number | undefined;
-  /** Wall time (performance.now) when the previous batch was handed to the sink. */
-  #lastBatchWallMs = 0;
+  /** Where the replay stands in data time: the latest quotes delivered, or the end of a step's window. */
+  #positionMs: number | undefined;
+  /** The batch being delivered or waiting to be, once the timeline has made it final. */
+  #next: ReplayBatch | undefined;
+  /** The data time and wall time (performance.now) the wait for the next batch counts from. */
+  #paceDataMs: number | undefined;
+  #paceWallMs = 0;
   #pausedAtWallMs: number | undefined;
   #quotesSent = 0;
   #batchesSent = 0;
   #skippedLines = 0;
   #skippedFiles = 0;
   #lastError: string | null = null;
+  #failedAt: { file: string; line: number } | undefined;
 
   constructor(options: ReplayFeedOptions) {
     if (options.files.length === 0) throw new RangeError('the replay feed needs at least one file');
@@ -268,15 +348,37 @@ export class ReplayFeed implements Feed {
       if (!stats.isFile()) throw new Error(`replay file ${file} is not a file`);
       return stats.size;
     });
-    this.#bytesTotal = this.#sizes.reduce((sum, size) => sum + size, 0);
+    let offset = 0;
+    this.#fileStarts = this.#sizes.map((size) => {
+      const start = offset;
+      offset += size;
+      return start;
+    });
+    this.#bytesTotal = offset;
     this.#progressIntervalMs = interval;
     this.#options = options;
+    try {
+      this.#extent = replayExtent(options.files, this.#parserOptions(), options.onMalformed);
+    } catch {
+      // A file that cannot be read now fails the replay with its own message once it starts.
+      this.#extent = { startMs: undefined, endMs: undefined };
+    }
   }
 
+  /**
+   * Starts the replay, running or paused (`options.start`). The clock is set to the first row's data
+   * time at once, so a client that connects before any quote is delivered already sees data time.
+   */
   start(sink: QuoteSink): void {
     if (this.#started) throw new Error('the replay feed has already been started; a replay runs once');
     this.#started = true;
-    this.#state = 'running';
+    if (this.#options.start === 'paused') {
+      this.#state = 'paused';
+      this.#pausedAtWallMs = performance.now();
+    } else {
+      this.#state = 'running';
+    }
+    if (this.#extent.startMs !== undefined) this.#options.clock.setReplay(this.#extent.startMs);
     this.#progressTimer = setInterval(() => this.#logProgress(), this.#progressIntervalMs);
     this.#progressTimer.unref();
     this.#run = this.#replay(sink);
@@ -308,25 +410,66 @@ export class ReplayFeed implements Feed {
   resume(): void {
     if (this.#state !== 'paused') return;
     this.#state = 'running';
-    if (this.#pausedAtWallMs !== undefined) this.#lastBatchWallMs += performance.now() - this.#pausedAtWallMs;
+    if (this.#pausedAtWallMs !== undefined) this.#paceWallMs += performance.now() - this.#pausedAtWallMs;
     this.#pausedAtWallMs = undefined;
     this.#notify();
   }
 
+  /**
+   * While paused, delivers the next `quotes` quotes (splitting a same-time batch if need be), or every
+   * quote up to `seconds` of data time past the replay's position, then moves the clock to the end of
+   * that window. Resolves once the last of them has gone through the sink, still paused. A step the
+   * data ends in delivers what is left; a step with nothing left to deliver is refused.
+   */
+  step(request: FeedStep): Promise<FeedStepOutcome> {
+    const refusal = this.#stepRefusal();
+    if (refusal !== undefined) return Promise.resolve({ refused: refusal });
+    let quotesLeft: number | undefined;
+    let windowMs: number | undefined;
+    if ('quotes' in request) {
+      if (!Number.isSafeInteger(request.quotes) || request.quotes < 1)
+        throw new RangeError('a step needs a whole number of quotes, 1 or more');
+      quotesLeft = request.quotes;
+    } else {
+      windowMs = Math.round(request.seconds * 1000);
+      if (!Number.isSafeInteger(windowMs) || windowMs < 1)
+        throw new RangeError('a step needs at least one millisecond of data time');
+    }
+    return new Promise((resolve) => {
+      this.#step = { quotesLeft, windowMs, untilMs: undefined, delivered: 0, resolve };
+      this.#notify();
+    });
+  }
+
+  /** The time of the first row to replay, in milliseconds; undefined when no row has a time. */
+  get dataStartMs(): number | undefined {
+    return this.#extent.startMs;
+  }
+
   status(): FeedStatus {
-    const file = this.#options.files[this.#fileIndex];
+    const failed = this.#state === 'failed' ? this.#failedAt : undefined;
+    const file = failed?.file ?? this.#options.files[this.#fileIndex];
+    const endMs = this.#dataEndMs();
+    const fromMs = this.#positionMs ?? this.#extent.startMs;
     return {
       name: this.name,
       state: this.#state,
       detail: {
         file: this.#started && file !== undefined ? file : null,
-        line: this.#line,
+        line: failed?.line ?? this.#line,
         files_done: this.#state === 'finished' ? this.#options.files.length : this.#fileIndex,
         files_total: this.#options.files.length,
         percent: this.#percent(),
-        bytes_read: this.#bytesRead(),
+        bytes_applied: this.#bytesApplied(),
+        bytes_read:
+          this.#state === 'finished' ? this.#bytesTotal : Math.min(this.#bytesRead, this.#bytesTotal),
         bytes_total: this.#bytesTotal,
-        data_time: this.#dataTimeMs === undefined ? null : new Date(this.#dataTimeMs).toISOString(),
+        data_start: isoTime(this.#extent.startMs),
+        data_time: isoTime(this.#positionMs),
+        next_data_time: isoTime(this.#next?.timeMs),
+        data_end: isoTime(endMs),
+        data_remaining_seconds:
+          endMs === undefined || fromMs === undefined ? null : Math.max(0, endMs - fromMs) / 1000,
         quotes_sent: this.#quotesSent,
         batches_sent: this.#batchesSent,
         skipped_lines: this.#skippedLines,
@@ -337,6 +480,26 @@ export class ReplayFeed implements Feed {
     };
   }
 
+  #stepRefusal(): string | undefined {
+    switch (this.#state) {
+      case 'running':
+        return 'the replay is running: pause it (POST /admin/v1/feed/pause) before stepping';
+      case 'finished':
+        return 'the replay has finished: no data is left to step through';
+      case 'failed':
+        return `the replay has failed: ${this.#lastError ?? 'unknown error'}`;
+      case 'stopped':
+      case 'standby':
+        return this.#started ? 'the replay has stopped' : 'the replay has not started';
+      case 'paused':
+        return this.#step === undefined ? undefined : 'a step is already under way: wait for its answer';
+    }
+  }
+
+  #parserOptions(): ReplayRowParserOptions {
+    return { instruments: this.#options.instruments, barSpreadTicks: this.#options.barSpreadTicks };
+  }
+
   async #replay(sink: QuoteSink): Promise<void> {
     const { files, logger } = this.#options;
     try {
@@ -344,7 +507,10 @@ export class ReplayFeed implements Feed {
         this.#fileIndex = index;
         this.#line = 0;
         if (!(await this.#replayFile(file, sink))) return;
-        this.#bytesDone += this.#sizes[index] ?? 0;
+        this.#bytesRead = Math.max(
+          this.#bytesRead,
+          (this.#fileStarts[index] ?? 0) + (this.#sizes[index] ?? 0),
+        );
       }
       this.#timeline.finish();
       if (!(await this.#drain(sink))) return;
@@ -355,108 +521,142 @@ export class ReplayFeed implements Feed {
           quotes_sent: this.#quotesSent,
           files: files.length,
           skipped_lines: this.#skippedLines,
-          data_time: this.#dataTimeMs === undefined ? null : new Date(this.#dataTimeMs).toISOString(),
+          data_time: isoTime(this.#positionMs),
         },
         `replay finished: ${this.#quotesSent} quotes from ${files.length} files`,
       );
     } catch (error) {
       const file = files[this.#fileIndex] ?? '';
-      this.#fail(`${file}:${this.#line}: ${errorMessage(error)}`);
+      this.#fail(file, this.#line + 1, `the file cannot be read: ${errorMessage(error)}`);
     } finally {
       this.#stopProgress();
       if (this.#stopRequested && (this.#state === 'running' || this.#state === 'paused')) {
         this.#state = 'stopped';
       }
+      this.#next = undefined;
+      this.#endStepAtEnd();
     }
   }
 
   /** Streams one file into the timeline, delivering what becomes final; false when the replay must end. */
   async #replayFile(file: string, sink: QuoteSink): Promise<boolean> {
     const stream = createReadStream(file);
-    this.#stream = stream;
-    const lines = createInterface({ input: stream, crlfDelay: Infinity });
-    let parser: ReplayRowParser | undefined;
+    const fileStart = this.#fileStarts[this.#fileIndex] ?? 0;
+    let lineStart = fileStart;
+    this.#parser = undefined;
     try {
-      for await (const raw of lines) {
-        if (this.#stopRequested) return false;
-        this.#line++;
-        // A byte-order mark (as Excel writes) would otherwise stick to the first column's name.
-        const text = (this.#line === 1 ? raw.replace(/^\uFEFF/, '') : raw).trim();
-        if (text === '' || text.startsWith('#')) continue;
-        if (parser === undefined) {
-          const header = parseHeader(text);
-          if (!isMalformed(header)) {
-            parser = new ReplayRowParser(header, {
-              instruments: this.#options.instruments,
-              barSpreadTicks: this.#options.barSpreadTicks,
-            });
-            continue;
+      for await (const lines of readLines(stream)) {
+        for (const { text, endByte } of lines) {
+          if (this.#stopRequested) return false;
+          this.#line++;
+          const source: ReplaySource = {
+            file: this.#fileIndex,
+            line: this.#line,
+            startByte: lineStart,
+            endByte: fileStart + endByte,
+            pending: 0,
+          };
+          lineStart = source.endByte;
+          const taken = this.#takeLine(file, text, source);
+          if (taken === 'fail') return false;
+          if (taken === 'skip file') {
+            this.#bytesRead = fileStart + (this.#sizes[this.#fileIndex] ?? 0);
+            return true;
           }
-          if (!this.#malformed(file, header.reason + '; skipping the rest of the file')) return false;
-          this.#skippedFiles++;
-          return true;
+          // Only now is the line behind the reader: a line that fails the replay is not counted as read.
+          this.#bytesRead = source.endByte;
+          if (taken === 'row' && !(await this.#drain(sink))) return false;
         }
-        const row = parser.parse(text);
-        if (isMalformed(row)) {
-          if (!this.#malformed(file, row.reason)) return false;
-          continue;
-        }
-        if (row.timeMs < this.#lastRowMs) {
-          const reason =
-            `time ${new Date(row.timeMs).toISOString()} is before the previous row's ` +
-            `${new Date(this.#lastRowMs).toISOString()}: rows (and files) must be in time order`;
-          if (!this.#malformed(file, reason)) return false;
-          continue;
-        }
-        const conflict = this.#timeline.add(row);
-        if (conflict !== undefined) {
-          if (!this.#malformed(file, conflict)) return false;
-          continue;
-        }
-        this.#lastRowMs = row.timeMs;
-        if (!(await this.#drain(sink))) return false;
       }
     } finally {
-      lines.close();
       stream.destroy();
-      this.#stream = undefined;
     }
     return true;
   }
 
+  /** Parses one line into the timeline; what the reader does next. */
+  #takeLine(file: string, line: string, source: ReplaySource): 'row' | 'no row' | 'skip file' | 'fail' {
+    const text = dataText(line, source.line === 1);
+    if (text === undefined) return 'no row';
+    if (this.#parser === undefined) {
+      const header = parseHeader(text);
+      if (!isMalformed(header)) {
+        this.#parser = new ReplayRowParser(header, this.#parserOptions());
+        return 'no row';
+      }
+      if (!this.#malformed(file, header.reason + '; skipping the rest of the file')) return 'fail';
+      this.#skippedFiles++;
+      return 'skip file';
+    }
+    const row = this.#parser.parse(text);
+    if (isMalformed(row)) return this.#malformed(file, row.reason) ? 'no row' : 'fail';
+    if (row.timeMs < this.#lastRowMs) {
+      const reason =
+        `time ${new Date(row.timeMs).toISOString()} is before the previous row's ` +
+        `${new Date(this.#lastRowMs).toISOString()}: rows (and files) must be in time order`;
+      return this.#malformed(file, reason) ? 'no row' : 'fail';
+    }
+    source.pending = row.kind === 'tick' ? 1 : row.path.length;
+    const conflict = this.#timeline.add(row, source);
+    if (conflict !== undefined) return this.#malformed(file, conflict) ? 'no row' : 'fail';
+    this.#sources.push(source);
+    this.#lastRowMs = row.timeMs;
+    return 'row';
+  }
+
   /** Reports a malformed line; false when the policy is to fail. */
   #malformed(file: string, reason: string): boolean {
-    const where = `${file}:${this.#line}`;
     this.#options.logger.warn(
       { event: 'replay_malformed_line', file, line: this.#line, reason },
-      `${where}: ${reason}`,
+      `${file}:${this.#line}: ${reason}`,
     );
     if (this.#options.onMalformed === 'skip') {
       this.#skippedLines++;
       return true;
     }
-    this.#fail(`${where}: ${reason}`);
+    this.#fail(file, this.#line, reason);
     return false;
   }
 
-  #fail(message: string): void {
+  /** Fails the replay; the state, `last_error` and the reported file and line all name the same line. */
+  #fail(file: string, line: number, reason: string): void {
+    const message = `${file}:${line}: ${reason}`;
     this.#state = 'failed';
     this.#lastError = message;
+    this.#failedAt = { file, line };
     this.#options.logger.error({ event: 'replay_failed', error: message }, `replay failed: ${message}`);
   }
 
   /** Delivers every batch the timeline has made final; false when the replay must end. */
   async #drain(sink: QuoteSink): Promise<boolean> {
     for (let batch = this.#timeline.nextBatch(); batch !== undefined; batch = this.#timeline.nextBatch()) {
-      if (!(await this.#deliver(batch, sink))) return false;
+      this.#next = batch;
+      while (batch.quotes.length > 0) {
+        if (!(await this.#deliver(batch, sink))) return false;
+      }
+      this.#next = undefined;
     }
     return true;
   }
 
+  /** Delivers the batch, or as much of it as a step by quotes asks for; false when the replay must end. */
   async #deliver(batch: ReplayBatch, sink: QuoteSink): Promise<boolean> {
     await yieldToEventLoop();
+    let count = batch.quotes.length;
     for (;;) {
       if (this.#stopRequested) return false;
+      const step = this.#step;
+      if (step !== undefined) {
+        if (step.windowMs !== undefined) {
+          step.untilMs ??= (this.#positionMs ?? batch.timeMs) + step.windowMs;
+          if (batch.timeMs > step.untilMs) {
+            this.#endStep(step.untilMs);
+            continue;
+          }
+        }
+        if (step.quotesLeft !== undefined) count = Math.min(count, step.quotesLeft);
+        break;
+      }
       if (this.#state === 'paused') {
         await this.#nextChange();
         continue;
@@ -465,29 +665,84 @@ export class ReplayFeed implements Feed {
       if (waitMs <= 0) break;
       await this.#nextChange(Math.min(waitMs, MAX_TIMER_MS));
     }
+    const quotes = batch.quotes.splice(0, count);
+    const sources = batch.sources.splice(0, count);
     this.#options.clock.setReplay(batch.timeMs);
-    this.#lastBatchWallMs = performance.now();
+    this.#paceWallMs = performance.now();
     try {
-      await sink(batch.quotes);
+      await sink(quotes);
     } catch (error) {
+      const source = sources[0];
+      const file = this.#options.files[source?.file ?? this.#fileIndex] ?? '';
       this.#fail(
-        `the sink refused the quotes at ${new Date(batch.timeMs).toISOString()}: ${errorMessage(error)}`,
+        file,
+        source?.line ?? this.#line,
+        `the quotes at ${new Date(batch.timeMs).toISOString()} could not be applied: ${errorMessage(error)}`,
       );
       return false;
     }
-    this.#dataTimeMs = batch.timeMs;
-    this.#quotesSent += batch.quotes.length;
-    this.#batchesSent++;
+    this.#positionMs = Math.max(this.#positionMs ?? batch.timeMs, batch.timeMs);
+    this.#paceDataMs = batch.timeMs;
+    this.#quotesSent += quotes.length;
+    if (batch.quotes.length === 0) this.#batchesSent++;
+    for (const source of sources) if (source) source.pending--;
+    this.#releaseSources();
+    const step = this.#step;
+    if (step !== undefined) {
+      step.delivered += quotes.length;
+      if (step.quotesLeft !== undefined) {
+        step.quotesLeft -= quotes.length;
+        if (step.quotesLeft <= 0) this.#endStep(undefined);
+      }
+    }
     return true;
+  }
+
+  /** Ends the step in progress; a step by seconds moves the replay (and the clock) to its window's end. */
+  #endStep(untilMs: number | undefined): void {
+    const step = this.#step;
+    if (step === undefined) return;
+    this.#step = undefined;
+    if (untilMs !== undefined) {
+      this.#options.clock.setReplay(untilMs);
+      this.#positionMs = Math.max(this.#positionMs ?? untilMs, untilMs);
+      this.#paceDataMs = this.#positionMs;
+    }
+    // Pacing after a resume counts from the end of the step, not from before it.
+    this.#paceWallMs = performance.now();
+    if (this.#pausedAtWallMs !== undefined) this.#pausedAtWallMs = this.#paceWallMs;
+    step.resolve({ delivered: step.delivered });
+  }
+
+  /** Ends a step the replay's end overtook: what it delivered counts; if nothing, it is refused. */
+  #endStepAtEnd(): void {
+    const step = this.#step;
+    if (step === undefined) return;
+    this.#step = undefined;
+    step.resolve(
+      step.delivered > 0
+        ? { delivered: step.delivered }
+        : { refused: this.#stepRefusal() ?? 'the replay has ended: no data is left to step through' },
+    );
+  }
+
+  #releaseSources(): void {
+    while (this.#sourcesHead < this.#sources.length && this.#sources[this.#sourcesHead]?.pending === 0) {
+      this.#sourcesHead++;
+    }
+    if (this.#sourcesHead > 1024 && this.#sourcesHead * 2 > this.#sources.length) {
+      this.#sources = this.#sources.slice(this.#sourcesHead);
+      this.#sourcesHead = 0;
+    }
   }
 
   #dueWallMs(timeMs: number): number {
     const speed = this.#options.speed;
-    if (speed === 0 || this.#dataTimeMs === undefined) return -Infinity;
-    return this.#lastBatchWallMs + (timeMs - this.#dataTimeMs) / speed;
+    if (speed === 0 || this.#paceDataMs === undefined) return -Infinity;
+    return this.#paceWallMs + (timeMs - this.#paceDataMs) / speed;
   }
 
-  /** Resolves on the next pause, resume or stop, or after `timeoutMs` when given. */
+  /** Resolves on the next pause, resume, step or stop, or after `timeoutMs` when given. */
   #nextChange(timeoutMs?: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
@@ -504,19 +759,30 @@ export class ReplayFeed implements Feed {
     for (const done of [...this.#waiters]) done();
   }
 
-  #bytesRead(): number {
+  /** Bytes whose every quote has been delivered: up to the first line with a quote still pending. */
+  #bytesApplied(): number {
     if (this.#state === 'finished') return this.#bytesTotal;
-    return Math.min(this.#bytesTotal, this.#bytesDone + (this.#stream?.bytesRead ?? 0));
+    const first = this.#sources[this.#sourcesHead];
+    return Math.min(this.#bytesTotal, first === undefined ? this.#bytesRead : first.startByte);
   }
 
   #percent(): number {
-    if (this.#bytesTotal === 0) return this.#state === 'finished' ? 100 : 0;
-    return Math.floor((this.#bytesRead() / this.#bytesTotal) * 1000) / 10;
+    if (this.#state === 'finished') return 100;
+    if (this.#bytesTotal === 0) return 0;
+    return Math.floor((this.#bytesApplied() / this.#bytesTotal) * 1000) / 10;
+  }
+
+  /** The last data time known: the end read from the last file, or later if the replay is already there. */
+  #dataEndMs(): number | undefined {
+    const { endMs } = this.#extent;
+    if (this.#state === 'finished') return this.#positionMs ?? endMs;
+    if (endMs === undefined) return undefined;
+    return Math.max(endMs, this.#positionMs ?? endMs);
   }
 
   #logProgress(): void {
     if (this.#state !== 'running') return;
-    const dataTime = this.#dataTimeMs === undefined ? null : new Date(this.#dataTimeMs).toISOString();
+    const dataTime = isoTime(this.#positionMs);
     this.#options.logger.info(
       {
         event: 'replay_progress',
@@ -525,7 +791,7 @@ export class ReplayFeed implements Feed {
         quotes_sent: this.#quotesSent,
         skipped_lines: this.#skippedLines,
       },
-      `replay ${this.#percent()}%: data time ${dataTime ?? 'not yet'}, ${this.#quotesSent} quotes sent, ` +
+      `replay ${this.#percent()}% applied: data time ${dataTime ?? 'not yet'}, ${this.#quotesSent} quotes sent, ` +
         `${this.#skippedLines} lines skipped`,
     );
   }
@@ -538,6 +804,10 @@ export class ReplayFeed implements Feed {
 
 function seconds(timeMs: number): number {
   return Math.floor(timeMs / 1000);
+}
+
+function isoTime(timeMs: number | undefined): string | null {
+  return timeMs === undefined ? null : new Date(timeMs).toISOString();
 }
 
 function errorMessage(error: unknown): string {

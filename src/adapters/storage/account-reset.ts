@@ -26,6 +26,12 @@ export const deleteHistoryPagesSql = (account: string): string =>
  * One row, one column: 1 when the database holds any order, deal or fill, or a ledger entry that
  * is not an account's opening one; else 0.
  */
+/** Unix seconds of the latest order, deal or fill change; NULL when there is none. */
+export const LATEST_TRADE_TIME_SQL = `SELECT MAX(time) AS latest FROM (
+    SELECT MAX(last_modified) AS time FROM orders
+    UNION ALL SELECT MAX(last_modified) FROM deals
+    UNION ALL SELECT MAX(time) FROM fills) AS times`;
+
 export const TRADING_HISTORY_SQL = `SELECT CASE
     WHEN EXISTS (SELECT 1 FROM orders) OR EXISTS (SELECT 1 FROM deals) OR EXISTS (SELECT 1 FROM fills)
       OR EXISTS (

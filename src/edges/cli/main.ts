@@ -5,11 +5,13 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminClient } from '../../client/admin-client.ts';
+import { MAX_FEED_STEP_QUOTES, MAX_FEED_STEP_SECONDS } from '../../contract/admin-api.ts';
 import { StocksTraderError } from '../../client/http.ts';
 import { SqliteStorage } from '../../adapters/storage/sqlite/sqlite-storage.ts';
 import { PostgresStorage } from '../../adapters/storage/postgres/postgres-storage.ts';
 import { credentialsPath } from '../credentials-file.ts';
 import { DEFAULT_CONFIG, StartupError, startServer, type ServerConfig } from '../server.ts';
+import { readTokenFile } from './token-file.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -114,6 +116,12 @@ function serveCommand(): Command {
         .default(DEFAULT_CONFIG.replay.onMalformed),
     )
     .addOption(
+      new Option('--replay-start <state>', 'start the replay running, or paused until a resume or a step')
+        .env('STOCKSTRADER_REPLAY_START')
+        .choices(['running', 'paused'])
+        .default(DEFAULT_CONFIG.replay.start),
+    )
+    .addOption(
       new Option('--upstream-url <url>', 'StocksTrader server to take quotes from').env(
         'STOCKSTRADER_UPSTREAM_URL',
       ),
@@ -122,6 +130,11 @@ function serveCommand(): Command {
       new Option('--upstream-token <token>', 'bearer token for the upstream server').env(
         'STOCKSTRADER_UPSTREAM_TOKEN',
       ),
+    )
+    .addOption(
+      new Option('--upstream-token-file <path>', 'file holding the upstream bearer token (kept out of ps)')
+        .env('STOCKSTRADER_UPSTREAM_TOKEN_FILE')
+        .conflicts('upstreamToken'),
     )
     .addOption(
       new Option('--upstream-account <id>', 'upstream account id used for quote requests').env(
@@ -244,6 +257,13 @@ function serveCommand(): Command {
     )
     .addOption(new Option('--no-demo', 'do not create the demo user at first start'))
     .action(async (options: Record<string, unknown>) => {
+      let upstreamToken = options.upstreamToken as string | undefined;
+      const tokenFile = options.upstreamTokenFile as string | undefined;
+      if (tokenFile !== undefined) {
+        const read = readTokenFile(tokenFile, '--upstream-token-file');
+        if (read.warning) process.stderr.write(`stockstrader: warning: ${read.warning}\n`);
+        upstreamToken = read.token;
+      }
       const config: ServerConfig = {
         port: options.port as number,
         host: options.host as string,
@@ -259,10 +279,11 @@ function serveCommand(): Command {
           files: (options.replayFile as string[] | undefined) ?? [],
           speed: options.speed as number,
           onMalformed: options.replayOnMalformed as ServerConfig['replay']['onMalformed'],
+          start: options.replayStart as ServerConfig['replay']['start'],
         },
         upstream: {
           url: options.upstreamUrl as string | undefined,
-          token: options.upstreamToken as string | undefined,
+          token: upstreamToken,
           account: options.upstreamAccount as string | undefined,
           watch: (options.watch as string[] | undefined) ?? [],
           requestsPerSecond: options.upstreamRate as number,
@@ -352,7 +373,7 @@ function describeFeed(config: ServerConfig): string {
     case 'manual':
       return 'manual (set quotes with the admin API)';
     case 'replay':
-      return `replay of ${config.replay.files.join(', ')} at ${config.replay.speed === 0 ? 'full' : `${config.replay.speed}×`} speed`;
+      return `replay of ${config.replay.files.join(', ')} at ${config.replay.speed === 0 ? 'full' : `${config.replay.speed}×`} speed${config.replay.start === 'paused' ? ', paused until a resume or a step' : ''}`;
     case 'upstream':
       return `upstream ${config.upstream.url ?? ''} watching ${config.upstream.watch.join(', ')}`;
   }
@@ -558,6 +579,24 @@ function adminCommand(): Command {
   feed
     .command('resume')
     .action(async (_options: unknown, command: Command) => print(await client(command).resumeFeed()));
+  feed
+    .command('step')
+    .description('while the replay is paused, deliver the next quotes or seconds of data; it stays paused')
+    .option(
+      '--quotes <n>',
+      `how many quotes (1 to ${MAX_FEED_STEP_QUOTES})`,
+      integer(1, MAX_FEED_STEP_QUOTES),
+    )
+    .option('--seconds <s>', `how many seconds of data time (up to ${MAX_FEED_STEP_SECONDS})`, positiveNumber)
+    .action(async (options: { quotes?: number; seconds?: number }, command: Command) => {
+      if ((options.quotes === undefined) === (options.seconds === undefined))
+        throw new InvalidArgumentError('give either --quotes <n> or --seconds <s>');
+      print(
+        await client(command).stepFeed(
+          options.quotes === undefined ? { seconds: options.seconds ?? 0 } : { quotes: options.quotes },
+        ),
+      );
+    });
 
   const clock = admin.command('clock').description('the server clock');
   clock

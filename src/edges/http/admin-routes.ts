@@ -428,6 +428,37 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
     );
   }
 
+  app.post(
+    '/feed/step',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Deliver the next quotes or seconds of a paused replay; replies once they are applied',
+        body: Admin.FeedStepBody,
+        response: { 200: Ok(Admin.FeedStepData), ...errors },
+      },
+    },
+    async (request) => {
+      const { quotes, seconds } = request.body;
+      if ((quotes === undefined) === (seconds === undefined)) {
+        throw invalid('give either quotes (how many quotes) or seconds (how much data time) to step');
+      }
+      if (seconds !== undefined && Math.round(seconds * 1000) < 1) {
+        throw invalid('seconds must be at least 0.001: the replay steps in whole milliseconds');
+      }
+      const step = feed?.step;
+      if (!feed || !step) {
+        throw new AppError('feed_state', `the ${feedStatus().name} feed cannot step: only a replay can`);
+      }
+      const outcome = await step.call(feed, quotes === undefined ? { seconds: seconds ?? 0 } : { quotes });
+      if ('refused' in outcome) throw new AppError('feed_state', outcome.refused);
+      // Expirations and stop-outs run at the clock the step moved to, before the reply.
+      await trading.tick();
+      return { code: 'ok' as const, data: { ...feedStatus(), delivered: outcome.delivered } };
+    },
+  );
+
   app.get(
     '/clock',
     {

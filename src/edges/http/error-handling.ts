@@ -38,7 +38,7 @@ export function describeValidation(issues: readonly ValidationIssue[], context: 
       return `${String(params.missingProperty)} is required`;
     case 'type':
       if (!path && context === 'body') return 'request body must be a JSON object or a form';
-      return `${field} must be a ${String(params.type)}`;
+      return `${field} must be ${/^[aeiou]/.test(String(params.type)) ? 'an' : 'a'} ${String(params.type)}`;
     case 'enum':
       return `${field} must be one of: ${(params.allowedValues as unknown[]).join(', ')}`;
     case 'pattern':

@@ -64,6 +64,7 @@ import { GroupCommit } from '../group-commit.ts';
 import {
   OPENING_ENTRY_COMMENT,
   RESET_TABLES,
+  LATEST_TRADE_TIME_SQL,
   TRADING_HISTORY_SQL,
   deleteHistoryPagesSql,
 } from '../account-reset.ts';
@@ -625,6 +626,12 @@ export class PostgresStorage implements Storage, SharedStorage {
   async hasTradingHistory(): Promise<boolean> {
     const { rows } = await this.#pool.query<{ history: number }>(TRADING_HISTORY_SQL);
     return Number(rows[0]?.history) === 1;
+  }
+
+  async latestTradeTime(): Promise<number | undefined> {
+    const { rows } = await this.#pool.query<{ latest: string | number | null }>(LATEST_TRADE_TIME_SQL);
+    const latest = rows[0]?.latest;
+    return latest === null || latest === undefined ? undefined : Number(latest);
   }
 
   async createUser(name: string, now: number): Promise<string> {

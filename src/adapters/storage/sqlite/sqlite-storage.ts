@@ -36,7 +36,7 @@ import type {
 } from '../../../application/storage.ts';
 import type { Money } from '../../../engine/decimal.ts';
 import { GroupCommit } from '../group-commit.ts';
-import { OPENING_ENTRY_COMMENT, TRADING_HISTORY_SQL } from '../account-reset.ts';
+import { LATEST_TRADE_TIME_SQL, OPENING_ENTRY_COMMENT, TRADING_HISTORY_SQL } from '../account-reset.ts';
 import { changeWriter, type AccountResetItem, type WriteBatchItem } from './change-writer.ts';
 import { WalFlusher } from './wal-flusher.ts';
 import { changedMigrationError, readMigrations, type Migration } from '../migrations.ts';
@@ -226,6 +226,10 @@ export class SqliteStorage implements Storage {
 
   async hasTradingHistory(): Promise<boolean> {
     return (this.#db.prepare(TRADING_HISTORY_SQL).get() as { history: number }).history === 1;
+  }
+
+  async latestTradeTime(): Promise<number | undefined> {
+    return (this.#db.prepare(LATEST_TRADE_TIME_SQL).get() as { latest: number | null }).latest ?? undefined;
   }
 
   async createUser(name: string, now: number): Promise<string> {
