@@ -10,6 +10,7 @@ import { StocksTraderError } from '../../client/http.ts';
 import { SqliteStorage } from '../../adapters/storage/sqlite/sqlite-storage.ts';
 import { PostgresStorage } from '../../adapters/storage/postgres/postgres-storage.ts';
 import { credentialsPath } from '../credentials-file.ts';
+import { describeTime, type ControllableClock } from '../../adapters/clock/controllable-clock.ts';
 import { DEFAULT_CONFIG, StartupError, startServer, type ServerConfig } from '../server.ts';
 import { readTokenFile } from './token-file.ts';
 
@@ -341,6 +342,7 @@ async function serve(config: ServerConfig): Promise<void> {
     `  database:      ${config.databaseUrl === undefined ? config.db : redactUrl(config.databaseUrl)}`,
     `  feed:          ${describeFeed(config)}`,
     `  market hours:  ${config.marketHours}`,
+    `  clock:         ${describeClock(server.clock)}`,
   ];
   if (config.adminToken)
     lines.push('  admin token:   the one given by --admin-token / STOCKSTRADER_ADMIN_TOKEN');
@@ -364,6 +366,20 @@ async function serve(config: ServerConfig): Promise<void> {
 function savedIn(config: ServerConfig): string {
   if (config.databaseUrl !== undefined || config.db === ':memory:') return '';
   return ` (see ${credentialsPath(config.db)})`;
+}
+
+function describeClock(clock: ControllableClock): string {
+  const now = describeTime(clock.nowMs());
+  switch (clock.mode) {
+    case 'real':
+      return 'real time';
+    case 'manual':
+      return `manual, standing at ${now}`;
+    case 'running':
+      return `running at ${clock.speed}×, now ${now}`;
+    case 'replay':
+      return `following the replay, now ${now}`;
+  }
 }
 
 function describeFeed(config: ServerConfig): string {
