@@ -22,6 +22,7 @@ import { publicRoutes } from './public-routes.ts';
 import { adminRoutes } from './admin-routes.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
+import { installUnreadBodies } from './unread-bodies.ts';
 
 export interface AppDependencies {
   trading: TradingService;
@@ -99,6 +100,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
 
   installBodyParsing(app);
+  installUnreadBodies(app);
   installErrorHandling(app);
   deps.metrics?.install(app);
   if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
