@@ -24,6 +24,7 @@ import { isMarketOpen } from '../engine/calendar/trading-calendar.ts';
 import { buildApp } from './http/build-app.ts';
 import { CLOCK_SETTING } from './http/admin-routes.ts';
 import { ServerMetrics } from './http/metrics.ts';
+import type { RequestLogMode } from './http/request-log.ts';
 
 export interface ServerConfig {
   port: number;
@@ -39,6 +40,8 @@ export interface ServerConfig {
   adminToken: string | undefined;
   marketHours: 'enforce' | 'ignore';
   logLevel: string;
+  /** Which requests get a log line: none, those answered 4xx/5xx, or all. */
+  requestLog: RequestLogMode;
   seed: number;
   stopOutLevel: number;
   marginCallLevel: number;
@@ -81,6 +84,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   adminToken: undefined,
   marketHours: 'enforce',
   logLevel: 'info',
+  requestLog: 'errors',
   seed: 42,
   stopOutLevel: 50,
   marginCallLevel: 100,
@@ -221,6 +225,7 @@ async function startOnStorage(
     metrics,
     rateLimit: { ratePerSecond: config.rateLimit, burst: config.rateBurst },
     requestTimeoutMs: config.requestTimeoutMs,
+    requestLog: config.requestLog,
   });
 
   let address: string;

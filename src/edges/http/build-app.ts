@@ -4,6 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type preValidationHookHandler,
@@ -23,6 +24,7 @@ import { adminRoutes } from './admin-routes.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
 import { installUnreadBodies } from './unread-bodies.ts';
+import { installRequestLog, requestIds, serializeRequest, type RequestLogMode } from './request-log.ts';
 
 export interface AppDependencies {
   trading: TradingService;
@@ -35,6 +37,8 @@ export interface AppDependencies {
   rateLimit?: RateLimitOptions;
   /** A request must arrive completely within this time (default 30 s). */
   requestTimeoutMs?: number;
+  /** Which requests get a "request completed" line (default `errors`). */
+  requestLog?: RequestLogMode;
 }
 
 /** A complete HTTP/1.1 400 response with the JSON error envelope, for paths Fastify never sees. */
@@ -47,13 +51,15 @@ function rawBadRequest(msg: string): string {
 }
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
-  let requestCounter = 0;
   const requestTimeout = deps.requestTimeoutMs ?? 30_000;
   const app = Fastify({
-    loggerInstance: deps.logger,
+    // Logged URLs are redacted (request-log.ts), whoever logs a request.
+    loggerInstance: deps.logger.child({}, { serializers: { req: serializeRequest } }),
+    // One line per request at most, written by the request log, not Fastify's pair of lines.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => `req-${(++requestCounter).toString(36)}`,
+    requestIdHeader: false,
+    genReqId: requestIds(),
     // A request must arrive completely (headers and body) within the time limit, or Node's HTTP
     // server cuts it off through clientErrorHandler below (a 400 envelope, connection closed):
     // a client trickling a body cannot hold a socket forever. A request whose bytes have all
@@ -102,6 +108,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   installBodyParsing(app);
   installUnreadBodies(app);
   installErrorHandling(app);
+  installRequestLog(app, { mode: deps.requestLog ?? 'errors' });
   deps.metrics?.install(app);
   if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
 
