@@ -215,6 +215,18 @@ async function startOnStorage(
   // others stand by and take over when the leader's database session ends.
   const leader = new Leadership(ownFeed, trading, logger);
   const feed = storage.shared ? leader.feed() : ownFeed;
+  // Not ready until the feed's first quotes are in, and again from the moment shutdown begins.
+  const readiness = { starting: true, closing: false };
+  const notReady = (): string | undefined => {
+    if (readiness.closing) return 'shutting down';
+    if (readiness.starting) return "starting: waiting for the feed's first quotes";
+    const status = feed?.status();
+    if (status?.state === 'failing' || status?.state === 'failed') {
+      const lastError = status.detail.last_error;
+      return `the ${status.name} feed is ${status.state}${lastError ? `: ${String(lastError)}` : ''}`;
+    }
+    return undefined;
+  };
   const app = await buildApp({
     trading,
     identity,
@@ -226,6 +238,7 @@ async function startOnStorage(
     rateLimit: { ratePerSecond: config.rateLimit, burst: config.rateBurst },
     requestTimeoutMs: config.requestTimeoutMs,
     requestLog: config.requestLog,
+    notReady,
   });
 
   let address: string;
@@ -251,6 +264,7 @@ async function startOnStorage(
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      readiness.closing = true;
       await leader.stop();
       // Requests in flight finish; a connection still open after a grace period (a client that
       // keeps a keep-alive socket busy) is cut rather than holding the exit for its timeout.
@@ -267,6 +281,9 @@ async function startOnStorage(
       process.exitCode = 1;
     });
   };
+  // The banner and /readyz wait for the first quotes, so no client sees an instrument unquoted.
+  await leader.started();
+  readiness.starting = false;
 
   return { url: address, app, trading, identity, clock, storage, firstStart, close };
 }

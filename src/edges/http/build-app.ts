@@ -39,6 +39,8 @@ export interface AppDependencies {
   requestTimeoutMs?: number;
   /** Which requests get a "request completed" line (default `errors`). */
   requestLog?: RequestLogMode;
+  /** Why the server is not ready (starting, shutting down, feed failing); undefined when it is. */
+  notReady?: () => string | undefined;
 }
 
 /** A complete HTTP/1.1 400 response with the JSON error envelope, for paths Fastify never sees. */
@@ -177,10 +179,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ code: 'ok', status: 'live' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    if (deps.trading.isHealthy()) return { code: 'ok', status: 'ready' };
-    return reply
-      .code(503)
-      .send({ code: 'error', msg: 'not ready: stopping after a storage failure', error: 'not_ready' });
+    const reason = deps.trading.isHealthy() ? deps.notReady?.() : 'stopping after a storage failure';
+    if (reason === undefined) return { code: 'ok', status: 'ready' };
+    return sendError(reply, 503, `not ready: ${reason}`, { error: 'not_ready' });
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
