@@ -7,6 +7,7 @@ import { REJECTION_CODES, type Rejection, type RejectionCode } from '../engine/r
 
 export const APPLICATION_ERROR_CODES = [
   'invalid_request',
+  'body_too_large',
   'unknown_route',
   'unauthorized',
   'rate_limited',
@@ -22,13 +23,14 @@ export type ErrorCode = RejectionCode | ApplicationErrorCode;
 export const ERROR_CODES: readonly ErrorCode[] = [...REJECTION_CODES, ...APPLICATION_ERROR_CODES];
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
+  body_too_large: 413,
   unauthorized: 401,
   rate_limited: 429,
   not_ready: 503,
   account_busy: 503,
 };
 
-/** HTTP status of an error code: 400 unless listed (401, 429, 503). */
+/** HTTP status of an error code: 400 unless listed (401, 413, 429, 503). */
 export function httpStatusOf(code: ErrorCode): number {
   return STATUS[code] ?? 400;
 }

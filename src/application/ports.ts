@@ -47,7 +47,11 @@ export interface SettableClock extends Clock {
 /** Where a feed delivers quotes. Resolves once the quotes' consequences (fills) are durable. */
 export type QuoteSink = (quotes: readonly Quote[]) => Promise<void>;
 
-export type FeedState = 'running' | 'paused' | 'finished' | 'stopped' | 'failed' | 'standby';
+/**
+ * `failing`: running, but its last requests all failed (an upstream that is down or refuses us);
+ * `failed`: stopped by an error. Either makes the server not ready.
+ */
+export type FeedState = 'running' | 'failing' | 'paused' | 'finished' | 'stopped' | 'failed' | 'standby';
 
 export interface FeedStatus {
   name: string;
@@ -65,7 +69,11 @@ export type FeedStepOutcome = { delivered: number } | { refused: string };
 /** A source of market data. Pausing and stepping are optional: a feed without them cannot do them. */
 export interface Feed {
   readonly name: string;
-  start(sink: QuoteSink): void;
+  /**
+   * Starts delivering. A feed that publishes quotes at once (the simulator's opening quotes)
+   * returns a promise that resolves when they have been delivered; the server is ready only then.
+   */
+  start(sink: QuoteSink): void | Promise<void>;
   stop(): Promise<void>;
   status(): FeedStatus;
   pause?(): void;

@@ -179,7 +179,7 @@ export const TicksQuery = Type.Object({
 
 export const FeedStatusData = Type.Object({
   name: Type.String(),
-  state: StringEnum(['running', 'paused', 'finished', 'stopped', 'failed', 'standby'] as const),
+  state: StringEnum(['running', 'failing', 'paused', 'finished', 'stopped', 'failed', 'standby'] as const),
   detail: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
 });
 export type FeedStatusData = Static<typeof FeedStatusData>;

@@ -17,6 +17,7 @@ export class Leadership implements FeedContender {
   #leading = false;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #started: Promise<void> = Promise.resolve();
 
   constructor(feed: Feed | undefined, trading: TradingService, logger: Logger) {
     this.#feed = feed;
@@ -35,13 +36,20 @@ export class Leadership implements FeedContender {
       { event: 'leader', feed: this.#feed?.name ?? 'none' },
       'this process leads: it runs the feed',
     );
-    this.#feed?.start((quotes) => this.#trading.ingestQuotes(quotes));
+    this.#started = Promise.resolve(this.#feed?.start((quotes) => this.#trading.ingestQuotes(quotes))).catch(
+      (error: unknown) => this.#logger.error({ err: error }, 'feed start failed'),
+    );
     this.#timer = setInterval(() => {
       this.#trading
         .tick()
         .catch((error: unknown) => this.#logger.error({ err: error }, 'periodic tick failed'));
     }, TICK_MS);
     this.#timer.unref();
+  }
+
+  /** Resolves once the feed this process started has delivered its first quotes (see Feed.start). */
+  started(): Promise<void> {
+    return this.#started;
   }
 
   lost(): void {

@@ -25,6 +25,7 @@ import { isMarketOpen } from '../engine/calendar/trading-calendar.ts';
 import { credentialsPath, credentialsText, writeOwnerOnlyFile } from './credentials-file.ts';
 import { buildApp } from './http/build-app.ts';
 import { ServerMetrics } from './http/metrics.ts';
+import type { RequestLogMode } from './http/request-log.ts';
 
 export interface ServerConfig {
   port: number;
@@ -42,6 +43,8 @@ export interface ServerConfig {
   adminToken: string | undefined;
   marketHours: 'enforce' | 'ignore';
   logLevel: string;
+  /** Which requests get a log line: none, those answered 4xx/5xx, or all. */
+  requestLog: RequestLogMode;
   seed: number;
   stopOutLevel: number;
   marginCallLevel: number;
@@ -92,6 +95,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   adminToken: undefined,
   marketHours: 'enforce',
   logLevel: 'info',
+  requestLog: 'errors',
   seed: 42,
   stopOutLevel: 50,
   marginCallLevel: 100,
@@ -238,6 +242,18 @@ async function startOnStorage(
   // others stand by and take over when the leader's database session ends.
   const leader = new Leadership(ownFeed, trading, logger);
   const feed = storage.shared ? leader.feed() : ownFeed;
+  // Not ready until the feed's first quotes are in, and again from the moment shutdown begins.
+  const readiness = { starting: true, closing: false };
+  const notReady = (): string | undefined => {
+    if (readiness.closing) return 'shutting down';
+    if (readiness.starting) return "starting: waiting for the feed's first quotes";
+    const status = feed?.status();
+    if (status?.state === 'failing' || status?.state === 'failed') {
+      const lastError = status.detail.last_error;
+      return `the ${status.name} feed is ${status.state}${lastError ? `: ${String(lastError)}` : ''}`;
+    }
+    return undefined;
+  };
   const app = await buildApp({
     trading,
     identity,
@@ -249,6 +265,8 @@ async function startOnStorage(
     rateLimit: { ratePerSecond: config.rateLimit, burst: config.rateBurst },
     authFailureLimit: { ratePerSecond: config.authFailureLimit, burst: config.authFailureBurst },
     requestTimeoutMs: config.requestTimeoutMs,
+    requestLog: config.requestLog,
+    notReady,
   });
 
   let address: string;
@@ -274,6 +292,7 @@ async function startOnStorage(
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      readiness.closing = true;
       await leader.stop();
       // Requests in flight finish; a connection still open after a grace period (a client that
       // keeps a keep-alive socket busy) is cut rather than holding the exit for its timeout.
@@ -290,6 +309,9 @@ async function startOnStorage(
       process.exitCode = 1;
     });
   };
+  // The banner and /readyz wait for the first quotes, so no client sees an instrument unquoted.
+  await leader.started();
+  readiness.starting = false;
 
   return { url: address, app, trading, identity, clock, storage, firstStart, close };
 }

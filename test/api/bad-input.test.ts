@@ -171,9 +171,20 @@ describe('bad input gets a clear 400, never a crash', () => {
       { body: '"just a string"', contentType: JSON_TYPE },
       /request body must be a JSON object or a form/,
     );
-    await expect400('POST', ordersPath, { body: 'x'.repeat(200_000), contentType: FORM }, /too large/);
+    // Over the 64 KiB limit, whatever the body: 413.
     const deep = '['.repeat(50_000) + ']'.repeat(50_000);
-    await expect400('POST', ordersPath, { body: `{"ticker":${deep}}`, contentType: JSON_TYPE }, /.+/);
+    for (const [body, contentType] of [
+      ['x'.repeat(200_000), FORM],
+      [`{"ticker":${deep}}`, JSON_TYPE],
+    ] as const) {
+      const oversized = await raw(t.url, 'POST', ordersPath, { token: alice.token, body, contentType });
+      assert.equal(oversized.status, 413, oversized.text);
+      assert.deepEqual(oversized.body, {
+        code: 'error',
+        msg: 'request body is too large: the limit is 64 KiB',
+        error: 'body_too_large',
+      });
+    }
     await expect400(
       'POST',
       ordersPath,

@@ -3,10 +3,11 @@
  * the public API (/api/v1) and the admin API (/admin/v1) of a real server, over raw TCP so that
  * nothing (fetch, URL normalisation, header validation) cleans the input up on the way.
  *
- * Every response must be 200, 400, 401 or 429 (never 5xx, never silence), every non-200 body the
- * JSON envelope {"code":"error","msg":<non-empty>} and every 200 body {"code":"ok",…}. A burst of
- * only-invalid mutations must leave a victim account exactly as it was, except for the `rejected`
- * orders that business rejections record (one per such reply, with the reply's msg as comment).
+ * Every response must be 200, 400, 401 or 429 (413 for a body over 64 KiB; never 5xx, never
+ * silence), every non-200 body the JSON envelope {"code":"error","msg":<non-empty>} and every 200
+ * body {"code":"ok",…}. A burst of only-invalid mutations must leave a victim account exactly as it
+ * was, except for the `rejected` orders that business rejections record (one per such reply, with
+ * the reply's msg as comment).
  *
  * Phases run in order on one server: state-unchanged burst, the general fuzz of every endpoint
  * (after which every account's books must still balance), 10 MB and deeply nested bodies, logout,
@@ -203,7 +204,9 @@ function checkReply(request: HostileRequest, reply: RawReply): Record<string, un
   // 431 is Node's answer to a request head over its 16 KiB limit, before any route runs: allowed
   // there (with the envelope), nowhere else.
   const oversized = (reply.headBytes ?? 0) > MAX_HEAD_BYTES - 512;
-  const allowed = oversized ? [200, 400, 401, 429, 431] : [200, 400, 401, 429];
+  // 413 answers a body over the 64 KiB limit, and nothing else.
+  const overLimit = (request.body?.length ?? 0) > 64 * 1024;
+  const allowed = [200, 400, 401, 429, ...(oversized ? [431] : []), ...(overLimit ? [413] : [])];
   assert.ok(allowed.includes(reply.status), `status must be one of ${allowed.join('/')}: ${where}`);
   if (request.method === 'HEAD') return undefined;
   assert.match(reply.headers['content-type'] ?? '', /^application\/json/, `JSON content type: ${where}`);

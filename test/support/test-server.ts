@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createTestDatabase } from './postgres-cluster.ts';
@@ -58,7 +58,15 @@ export interface TestAccount {
  */
 export const TEST_DATABASE = process.env.STOCKSTRADER_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Where the server's log goes (with `logLevel` in the overrides): to inspect what it logs. */
+  logStream?: DestinationStream;
+}
+
+export async function startTestServer(
+  overrides: Partial<ServerConfig> = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'stockstrader-test-'));
   const dbPath = join(dir, 'test.db');
   const database = TEST_DATABASE === 'postgres' ? await createTestDatabase() : undefined;
@@ -79,9 +87,10 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
     authFailureLimit: 0,
     ...overrides,
   };
+  const logger = () => pino({ level: config.logLevel }, options.logStream);
   let server: RunningServer;
   try {
-    server = await startServer(config, { logger: pino({ level: config.logLevel }) });
+    server = await startServer(config, { logger: logger() });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     await database?.drop();
@@ -99,7 +108,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
       await testServer.server.close();
       // The same port keeps the URL, so clients bound to it before the restart still reach it.
       config = { ...config, port: Number(new URL(testServer.url).port), ...overrides };
-      testServer.server = await startServer(config, { logger: pino({ level: config.logLevel }) });
+      testServer.server = await startServer(config, { logger: logger() });
     },
     async query<T>(sql: string): Promise<T[]> {
       if (database) {

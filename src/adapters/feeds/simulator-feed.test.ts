@@ -307,9 +307,30 @@ describe('SimulatorFeed', () => {
     await waitFor(() => batches.length >= 10);
     await feed.stop();
     const expected = walk(options);
-    for (const batch of batches) {
-      assert.deepEqual(batch, [...expected.openingQuotes(NOW), ...expected.step(NOW, 0.005)]);
-    }
+    const [opening, ...steps] = batches;
+    assert.deepEqual(opening, expected.openingQuotes(NOW));
+    for (const batch of steps) assert.deepEqual(batch, expected.step(NOW, 0.005));
+  });
+
+  it('delivers the opening quotes on start, before the first step, and resolves once they are in', async () => {
+    const feed = new SimulatorFeed({
+      instruments: DEFAULT_INSTRUMENTS,
+      clock,
+      seed: 1,
+      isOpen: alwaysOpen,
+      // Long enough that no step can come before the assertions.
+      tickIntervalMs: 60_000,
+    });
+    const delivered: string[] = [];
+    await feed.start(async (quotes) => {
+      await sleep(5);
+      delivered.push(...quotes.map((quote) => quote.ticker));
+    });
+    assert.deepEqual(
+      delivered,
+      DEFAULT_INSTRUMENTS.map((instrument) => instrument.ticker),
+    );
+    await feed.stop();
   });
 
   it('never overlaps sink calls and waits for the one in flight on stop', async () => {

@@ -245,7 +245,9 @@ export interface SimulatorFeedOptions extends PriceWalkOptions {
 
 /**
  * Drives a `PriceWalk` from a timer. Steps never overlap: the next one is scheduled only once the sink
- * has settled, so a slow sink slows the feed down instead of queueing batches.
+ * has settled, so a slow sink slows the feed down instead of queueing batches. The opening quotes go
+ * out at once, on `start`, whose promise resolves when the sink has taken them: from then on every
+ * instrument has a quote.
  */
 export class SimulatorFeed implements Feed {
   readonly name = 'simulator';
@@ -276,10 +278,20 @@ export class SimulatorFeed implements Feed {
     return { name: this.name, state: this.#running ? 'running' : 'stopped', detail: { seed: this.#seed } };
   }
 
-  start(sink: QuoteSink): void {
+  start(sink: QuoteSink): Promise<void> {
     if (this.#running) throw new Error('the simulator feed is already running');
     this.#running = true;
-    this.#schedule(sink, ++this.#run);
+    const run = ++this.#run;
+    const opening = this.#walk.openingQuotes(nowSeconds(this.#clock));
+    this.#inFlight = (async () => {
+      try {
+        if (opening.length > 0) await sink(opening);
+      } catch (error) {
+        this.#onError(error);
+      }
+      if (run === this.#run) this.#schedule(sink, run);
+    })();
+    return this.#inFlight;
   }
 
   async stop(): Promise<void> {
@@ -302,7 +314,7 @@ export class SimulatorFeed implements Feed {
   async #step(sink: QuoteSink, run: number): Promise<void> {
     try {
       const now = nowSeconds(this.#clock);
-      const quotes = [...this.#walk.openingQuotes(now), ...this.#walk.step(now, this.#tickIntervalMs / 1000)];
+      const quotes = this.#walk.step(now, this.#tickIntervalMs / 1000);
       if (quotes.length > 0) await sink(quotes);
     } catch (error) {
       this.#onError(error);

@@ -341,6 +341,41 @@ describe('UpstreamFeed against a misbehaving upstream', () => {
     assert.equal(feed.status().detail.failures, 6);
   });
 
+  it('says failing once three polls in a row failed, and running again after a quote', async () => {
+    const unavailable = json(503, { code: 'error', msg: 'maintenance' });
+    const server = await upstream([unavailable, unavailable, unavailable], goodQuote);
+    const feed = track(feedFor(server, recordingLogger(), { initialBackoffMs: 300 }));
+    feed.start(collectingSink().sink);
+    const states = new Set<string>();
+    await waitFor('two failures', () => feed.status().detail.failures === 2);
+    states.add(feed.status().state);
+    await waitFor('the third failure', () => feed.status().detail.failures === 3);
+    assert.equal(feed.status().state, 'failing');
+    assert.equal(feed.status().detail.failed_polls_in_a_row, 3);
+    assert.match(String(feed.status().detail.last_error), /upstream server error 503/);
+    await waitFor('the recovery', () => Number(feed.status().detail.successes) >= 1);
+    assert.equal(feed.status().state, 'running');
+    await feed.stop();
+    assert.deepEqual([...states], ['running'], 'two failures are not yet failing');
+  });
+
+  it('is not failing while one ticker of several is refused and the others are quoted', async () => {
+    const server = await upstream([], (response, request) =>
+      request.ticker === 'AAPL.nq'
+        ? json(404, { code: 'error', msg: 'no such instrument' })(response, request)
+        : goodQuote(response, request),
+    );
+    const feed = track(feedFor(server, recordingLogger(), { initialBackoffMs: 20 }));
+    feed.start(collectingSink().sink);
+    const states = new Set<string>();
+    await waitFor('several failures', () => {
+      states.add(feed.status().state);
+      return Number(feed.status().detail.failures) >= 4;
+    });
+    await feed.stop();
+    assert.deepEqual([...states], ['running']);
+  });
+
   it('keeps to the request budget, failures and immediate retries included', async () => {
     for (const fallback of [goodQuote, json(503, { code: 'error', msg: 'busy' }, { 'retry-after': '0' })]) {
       const server = await upstream([], fallback);

@@ -17,6 +17,9 @@
  * - Only quotes with safe-integer prices, 0 < bid ≤ ask, reach the sink. A quote identical to the last
  *   one delivered for its ticker is skipped. A quote is remembered as delivered only once the sink has
  *   resolved, so a failed delivery is retried by the next poll.
+ * - The state is `failing` once `FAILING_AFTER_POLLS` polls in a row have failed, whatever the
+ *   failure, and `running` again after the next quote received: a feed whose every ticker is
+ *   refused or whose upstream is down is failing, one bad ticker among good ones is not.
  * - `stop()` cancels the timers and aborts the request in flight; it waits only for a sink call already
  *   under way (which resolves once its fills are durable).
  *
@@ -42,6 +45,8 @@ export const DEFAULT_UPSTREAM_REQUESTS_PER_SECOND = 2;
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 5000;
 export const DEFAULT_UPSTREAM_INITIAL_BACKOFF_MS = 1000;
 export const DEFAULT_UPSTREAM_MAX_BACKOFF_MS = 60_000;
+/** Polls failed in a row after which the feed reports itself `failing`. */
+export const FAILING_AFTER_POLLS = 3;
 
 /** Upstream quote times before this (2000-01-01) cannot be real and are replaced by the clock's time. */
 const EARLIEST_PLAUSIBLE_TIME = 946_684_800;
@@ -121,6 +126,8 @@ export class UpstreamFeed implements Feed {
   /** Monotonic ms before which no request is made at all. */
   #backoffUntilMs = 0;
   #consecutiveFailures = 0;
+  /** Polls failed in a row, either scope: what `failing` is judged by. */
+  #failedPollsInARow = 0;
 
   #requests = 0;
   #successes = 0;
@@ -185,7 +192,11 @@ export class UpstreamFeed implements Feed {
     const now = performance.now();
     return {
       name: this.name,
-      state: this.#running ? 'running' : 'stopped',
+      state: !this.#running
+        ? 'stopped'
+        : this.#failedPollsInARow >= FAILING_AFTER_POLLS
+          ? 'failing'
+          : 'running',
       detail: {
         watch: this.#tickers.map((state) => state.ticker).join(','),
         requests_per_second: this.#requestsPerSecond,
@@ -193,6 +204,7 @@ export class UpstreamFeed implements Feed {
         successes: this.#successes,
         failures: this.#failures,
         consecutive_failures: this.#consecutiveFailures,
+        failed_polls_in_a_row: this.#failedPollsInARow,
         quotes_received: this.#quotesReceived,
         quotes_delivered: this.#quotesDelivered,
         quotes_unchanged: this.#quotesUnchanged,
@@ -242,6 +254,7 @@ export class UpstreamFeed implements Feed {
       } catch (error) {
         // Nothing below should throw; if it does, the feed must still not die or spin.
         this.#logger.error({ event: 'upstream_feed_fault', err: error }, 'upstream feed step failed');
+        this.#failedPollsInARow++;
         this.#backoffUntilMs = performance.now() + this.#backoffDelay(++this.#consecutiveFailures);
       }
     }
@@ -270,6 +283,7 @@ export class UpstreamFeed implements Feed {
     this.#successes++;
     this.#quotesReceived++;
     this.#consecutiveFailures = 0;
+    this.#failedPollsInARow = 0;
     state.consecutiveFailures = 0;
     if (result.key === state.lastDeliveredKey) {
       this.#quotesUnchanged++;
@@ -296,6 +310,7 @@ export class UpstreamFeed implements Feed {
 
   #recordFailure(state: TickerState, failure: Extract<PollResult, { kind: 'failure' }>): void {
     this.#failures++;
+    this.#failedPollsInARow++;
     this.#lastError = `${state.ticker}: ${failure.reason}`;
     let backoffMs: number;
     if (failure.scope === 'upstream') {

@@ -13,6 +13,7 @@ import { credentialsPath } from '../credentials-file.ts';
 import { describeTime, type ControllableClock } from '../../adapters/clock/controllable-clock.ts';
 import { DEFAULT_CONFIG, StartupError, startServer, type ServerConfig } from '../server.ts';
 import { readTokenFile } from './token-file.ts';
+import { REQUEST_LOG_MODES } from '../http/request-log.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -192,6 +193,12 @@ function serveCommand(): Command {
         .default(DEFAULT_CONFIG.logLevel),
     )
     .addOption(
+      new Option('--request-log <mode>', 'log a line for no request, those answered 4xx/5xx, or all')
+        .env('STOCKSTRADER_REQUEST_LOG')
+        .choices(REQUEST_LOG_MODES)
+        .default(DEFAULT_CONFIG.requestLog),
+    )
+    .addOption(
       new Option('--seed <number>', 'simulator seed')
         .env('STOCKSTRADER_SEED')
         .default(DEFAULT_CONFIG.seed)
@@ -292,6 +299,7 @@ function serveCommand(): Command {
         adminToken: options.adminToken as string | undefined,
         marketHours: options.marketHours as ServerConfig['marketHours'],
         logLevel: options.logLevel as string,
+        requestLog: options.requestLog as ServerConfig['requestLog'],
         seed: options.seed as number,
         simulatorSpeed: options.simSpeed as number,
         stopOutLevel: options.stopOutLevel as number,

@@ -4,6 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type preValidationHookHandler,
@@ -24,6 +25,8 @@ import { adminRoutes } from './admin-routes.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
 import { AuthFailureThrottle, type AuthFailureOptions } from './auth-failures.ts';
+import { installUnreadBodies } from './unread-bodies.ts';
+import { installRequestLog, requestIds, serializeRequest, type RequestLogMode } from './request-log.ts';
 
 export interface AppDependencies {
   trading: TradingService;
@@ -38,14 +41,11 @@ export interface AppDependencies {
   authFailureLimit?: AuthFailureOptions;
   /** A request must arrive completely within this time (default 30 s). */
   requestTimeoutMs?: number;
+  /** Which requests get a "request completed" line (default `errors`). */
+  requestLog?: RequestLogMode;
+  /** Why the server is not ready (starting, shutting down, feed failing); undefined when it is. */
+  notReady?: () => string | undefined;
 }
-
-/**
- * A client's X-Request-Id is kept when it is 1–128 visible ASCII characters; anything else
- * (over-long, spaces, control or non-ASCII characters, a repeated header) is replaced by a
- * generated id, so logs and the echoed header never carry what a client chose to stuff in.
- */
-const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** A complete HTTP/1.1 400 response with the JSON error envelope, for paths Fastify never sees. */
 function rawBadRequest(msg: string): string {
@@ -58,18 +58,15 @@ function rawBadRequest(msg: string): string {
 }
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
-  let requestCounter = 0;
   const requestTimeout = deps.requestTimeoutMs ?? 30_000;
   const app = Fastify({
-    loggerInstance: deps.logger,
+    // Logged URLs are redacted (request-log.ts), whoever logs a request.
+    loggerInstance: deps.logger.child({}, { serializers: { req: serializeRequest } }),
+    // One line per request at most, written by the request log, not Fastify's pair of lines.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: false,
-    genReqId: (request) => {
-      const id = request.headers['x-request-id'];
-      return typeof id === 'string' && CLIENT_REQUEST_ID.test(id)
-        ? id
-        : `req-${(++requestCounter).toString(36)}`;
-    },
+    genReqId: requestIds(),
     // A request must arrive completely (headers and body) within the time limit, or Node's HTTP
     // server cuts it off through clientErrorHandler below (a 400 envelope, connection closed):
     // a client trickling a body cannot hold a socket forever. A request whose bytes have all
@@ -118,7 +115,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
 
   installBodyParsing(app);
+  installUnreadBodies(app);
   installErrorHandling(app);
+  installRequestLog(app, { mode: deps.requestLog ?? 'errors' });
   const authFailures = new AuthFailureThrottle(deps.authFailureLimit ?? { ratePerSecond: 0, burst: 1 });
   deps.metrics?.install(app, authFailures);
   if (deps.rateLimit) installRateLimit(app, deps.rateLimit);
@@ -193,10 +192,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ code: 'ok', status: 'live' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    if (deps.trading.isHealthy()) return { code: 'ok', status: 'ready' };
-    return reply
-      .code(503)
-      .send({ code: 'error', msg: 'not ready: stopping after a storage failure', error: 'not_ready' });
+    const reason = deps.trading.isHealthy() ? deps.notReady?.() : 'stopping after a storage failure';
+    if (reason === undefined) return { code: 'ok', status: 'ready' };
+    return sendError(reply, 503, `not ready: ${reason}`, { error: 'not_ready' });
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

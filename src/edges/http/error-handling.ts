@@ -1,10 +1,11 @@
 /**
  * The one place that maps errors to HTTP. Every error body is {"code":"error","msg":...}.
- * Framework errors for bad input (malformed JSON, oversized bodies, bad content types) become 400;
- * anything unexpected becomes a 500 whose internals stay in the log, not in the reply.
+ * Framework errors for bad input (malformed JSON, bad content types) become 400, an oversized body
+ * 413; anything unexpected becomes a 500 whose internals stay in the log, not in the reply.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, httpStatusOf } from '../../application/errors.ts';
+import { BODY_LIMIT_BYTES } from './body-parsing.ts';
 
 interface ValidationIssue {
   instancePath?: string;
@@ -23,6 +24,13 @@ export function sendError(
     .code(status)
     .type('application/json; charset=utf-8')
     .send({ code: 'error', msg, ...extra });
+}
+
+/** 413 for a body over the limit, whether declared by its Content-Length or found while reading. */
+export function sendBodyTooLarge(reply: FastifyReply): FastifyReply {
+  return sendError(reply, 413, `request body is too large: the limit is ${BODY_LIMIT_BYTES / 1024} KiB`, {
+    error: 'body_too_large',
+  });
 }
 
 /** Turns a schema validation failure into a message that names the field and the rule. */
@@ -61,7 +69,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const status = error.statusCode ?? 500;
     if (status === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendError(reply, 400, 'request body is too large', { error: 'invalid_request' });
+      return sendBodyTooLarge(reply);
     }
     if (status === 415 || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendError(
