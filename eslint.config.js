@@ -6,12 +6,34 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly' },
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-imports': 'off',
+      // A promise nobody awaits loses its rejection: the process crashes or the error vanishes.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // node:test runs suites and tests it is handed; their promises are its to await.
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'suite', 'before', 'after'],
+            },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
     },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     // The engine is pure: no I/O, no ambient time or randomness (STYLE.md, habit 1).
@@ -27,9 +49,9 @@ export default tseslint.config(
             'better-sqlite3',
             'pg',
             'pino',
-            '../application/*',
-            '../adapters/*',
-            '../edges/*',
+            '**/application/**',
+            '**/adapters/**',
+            '**/edges/**',
           ],
         },
       ],
@@ -48,15 +70,31 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            '../engine/*',
-            '../application/*',
-            '../adapters/*',
-            '../edges/*',
+            '**/engine/**',
+            '**/application/**',
+            '**/adapters/**',
+            '**/edges/**',
             'fastify*',
             'better-sqlite3',
           ],
         },
       ],
+    },
+  },
+  {
+    // The application layer defines ports; adapters and edges implement and drive them.
+    files: ['src/application/**/*.ts'],
+    ignores: ['src/application/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/adapters/**', '**/edges/**', 'fastify*'] }],
+    },
+  },
+  {
+    // Adapters implement the application's ports and never reach out to the edges.
+    files: ['src/adapters/**/*.ts'],
+    ignores: ['src/adapters/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/edges/**', 'fastify*'] }],
     },
   },
 );

@@ -286,7 +286,7 @@ describe('SimulatorFeed', () => {
     });
     assert.equal(feed.name, 'simulator');
     const batches: (readonly Quote[])[] = [];
-    feed.start(async (quotes) => {
+    await feed.start(async (quotes) => {
       batches.push(quotes);
     });
     await waitFor(() => batches.length >= 5);
@@ -301,7 +301,7 @@ describe('SimulatorFeed', () => {
     const options = { instruments: DEFAULT_INSTRUMENTS, seed: 7, isOpen: alwaysOpen, timeAcceleration: 100 };
     const feed = new SimulatorFeed({ ...options, clock, tickIntervalMs: 5 });
     const batches: (readonly Quote[])[] = [];
-    feed.start(async (quotes) => {
+    await feed.start(async (quotes) => {
       batches.push(quotes);
     });
     await waitFor(() => batches.length >= 10);
@@ -345,7 +345,7 @@ describe('SimulatorFeed', () => {
     let maxActive = 0;
     let calls = 0;
     let release: (() => void) | undefined;
-    feed.start(async () => {
+    await feed.start(async () => {
       calls++;
       active++;
       maxActive = Math.max(maxActive, active);
@@ -378,7 +378,7 @@ describe('SimulatorFeed', () => {
       tickIntervalMs: 2,
       onError: (error) => errors.push(error),
     });
-    feed.start(async () => {
+    await feed.start(async () => {
       calls++;
       throw new Error(`sink failure ${calls}`);
     });
@@ -400,12 +400,12 @@ describe('SimulatorFeed', () => {
     const sink = async (): Promise<void> => {
       calls++;
     };
-    feed.start(sink);
+    await feed.start(sink);
     assert.throws(() => feed.start(sink), /already running/);
     await feed.stop();
     await feed.stop();
     const before = calls;
-    feed.start(sink);
+    await feed.start(sink);
     await waitFor(() => calls > before + 2);
     await feed.stop();
   });
@@ -418,7 +418,7 @@ describe('SimulatorFeed', () => {
       tickIntervalMs: 2,
     });
     const batches: (readonly Quote[])[] = [];
-    feed.start(async (quotes) => {
+    await feed.start(async (quotes) => {
       batches.push(quotes);
     });
     await sleep(30);
