@@ -51,7 +51,7 @@ describe('the clock on a database without trading history', () => {
     assert.equal(running.speed, 3600);
     assert.ok(running.now >= LAST_THURSDAY && running.now < LAST_THURSDAY + 3600, String(running.now));
     // An hour of clock time per real second: the clock visibly moves on.
-    await waitFor(async () => (await t.admin.clock()).now >= LAST_THURSDAY + 60, 'the running clock moves');
+    await waitFor('the running clock to move', async () => (await t.admin.clock()).now >= LAST_THURSDAY + 60);
     const advanced = await t.admin.advanceClock(86_400);
     assert.ok(advanced.now >= LAST_THURSDAY + 86_400);
     assert.equal(advanced.mode, 'running');

@@ -13,6 +13,7 @@ import { findDefaultInstrument } from '../catalogue/default-instruments.ts';
 import { ControllableClock } from '../clock/controllable-clock.ts';
 import { barPathQuotes, isMalformed, parseHeader, parseTime, ReplayRowParser } from './replay-csv.ts';
 import { MAX_BUFFERED_QUOTES, ReplayFeed, ReplayTimeline, type ReplayFeedOptions } from './replay-feed.ts';
+import { waitFor } from '../../../test/support/wait-for.ts';
 
 const T0 = 1_773_153_000; // 2026-03-10T14:30:00Z
 const SAMPLES = fileURLToPath(new URL('../../../samples/replay/', import.meta.url));
@@ -102,13 +103,6 @@ function harness(files: string[], options: Partial<ReplayFeedOptions> = {}, sink
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `condition` holds, so tests wait for behaviour rather than for a guessed duration. */
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('timed out waiting for a condition');
-    await sleep(2);
-  }
-}
 
 /** Time and ticker of each data row of a sample file. */
 function sampleRows(file: string): { timeMs: number; ticker: string }[] {
@@ -415,7 +409,7 @@ describe('ReplayFeed', () => {
   it('stops promptly in the middle of a long wait', async () => {
     const file = csv('time,ticker,bid,ask', `${T0},EURUSD,1.1,1.10001`, `${T0 + 3600},EURUSD,1.1,1.10001`);
     const run = harness([file], { speed: 1 });
-    await waitFor(() => run.deliveries.length === 1);
+    await waitFor('the first delivery', () => run.deliveries.length === 1, { timeoutMs: 2_000 });
     await sleep(20);
     assert.equal(run.deliveries.length, 1);
     assert.equal(run.feed.status().state, 'running');
@@ -445,14 +439,14 @@ describe('ReplayFeed', () => {
       }
     };
     const run = harness([file], { clock }, sink);
-    await waitFor(() => delivered.length === 2);
+    await waitFor('two deliveries', () => delivered.length === 2, { timeoutMs: 2_000 });
     await sleep(20);
     assert.equal(run.feed.status().state, 'paused');
     assert.deepEqual(delivered, [T0, T0 + 1]);
     assert.equal(clock.nowMs(), (T0 + 1) * 1000);
 
     run.feed.resume();
-    await waitFor(() => delivered.length === 4);
+    await waitFor('four deliveries', () => delivered.length === 4, { timeoutMs: 2_000 });
     assert.deepEqual(delivered, [T0, T0 + 1, T0 + 2, T0 + 3]);
     let stopped = false;
     const stopping = run.feed.stop().then(() => {
@@ -780,7 +774,7 @@ describe('ReplayFeed progress', () => {
     );
     // At speed 1 the last quote is an hour of wall time away: the replay sits waiting for it.
     const run = harness([file], { speed: 1 });
-    await waitFor(() => run.deliveries.length === 2);
+    await waitFor('the second delivery', () => run.deliveries.length === 2, { timeoutMs: 2_000 });
     await sleep(20);
     const detail = run.feed.status().detail;
     assert.equal(run.feed.status().state, 'running');
@@ -1001,7 +995,9 @@ describe('ReplayFeed paused start and steps', () => {
 
   it('refuses a step while running, during another step, after a failure and once stopped', async () => {
     const running = harness([ticks(0, 3600)], { speed: 1 });
-    await waitFor(() => running.deliveries.length === 1);
+    await waitFor('the first delivery', () => running.deliveries.length === 1, {
+      timeoutMs: 2000,
+    });
     assert.deepEqual(await running.feed.step({ quotes: 1 }), {
       refused: 'the replay is running: pause it (POST /admin/v1/feed/pause) before stepping',
     });
@@ -1016,7 +1012,7 @@ describe('ReplayFeed paused start and steps', () => {
       });
     });
     const first = slow.feed.step({ quotes: 1 });
-    await waitFor(() => release !== undefined);
+    await waitFor('the sink to be held', () => release !== undefined, { timeoutMs: 2_000 });
     assert.deepEqual(await slow.feed.step({ quotes: 1 }), {
       refused: 'a step is already under way: wait for its answer',
     });

@@ -13,6 +13,7 @@ import {
   tradingYearSeconds,
   type PriceWalkOptions,
 } from './simulator-feed.ts';
+import { waitFor } from '../../../test/support/wait-for.ts';
 
 const NOW_MS = 1_764_000_000_000; // Monday 2025-11-24 16:00 UTC: US equities and FX are open.
 const NOW = NOW_MS / 1000;
@@ -260,18 +261,6 @@ describe('PriceWalk', () => {
   });
 });
 
-function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (condition()) resolve();
-      else if (Date.now() > deadline) reject(new Error('timed out'));
-      else setTimeout(poll, 2);
-    };
-    poll();
-  });
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -289,7 +278,7 @@ describe('SimulatorFeed', () => {
     await feed.start(async (quotes) => {
       batches.push(quotes);
     });
-    await waitFor(() => batches.length >= 5);
+    await waitFor('five batches', () => batches.length >= 5, { timeoutMs: 2_000 });
     await feed.stop();
     const delivered = batches.length;
     for (const quote of batches.flat()) assertValidQuote(quote, NOW);
@@ -304,7 +293,7 @@ describe('SimulatorFeed', () => {
     await feed.start(async (quotes) => {
       batches.push(quotes);
     });
-    await waitFor(() => batches.length >= 10);
+    await waitFor('ten batches', () => batches.length >= 10, { timeoutMs: 2_000 });
     await feed.stop();
     const expected = walk(options);
     const [opening, ...steps] = batches;
@@ -353,7 +342,7 @@ describe('SimulatorFeed', () => {
       else await sleep(3);
       active--;
     });
-    await waitFor(() => release !== undefined);
+    await waitFor('the sink to be held', () => release !== undefined, { timeoutMs: 2_000 });
     let stopped = false;
     const stopping = feed.stop().then(() => (stopped = true));
     await sleep(20);
@@ -382,7 +371,7 @@ describe('SimulatorFeed', () => {
       calls++;
       throw new Error(`sink failure ${calls}`);
     });
-    await waitFor(() => calls >= 3);
+    await waitFor('three deliveries', () => calls >= 3, { timeoutMs: 2_000 });
     await feed.stop();
     assert.equal(errors.length, calls);
     assert.ok(errors.every((error) => error instanceof Error));
@@ -406,7 +395,7 @@ describe('SimulatorFeed', () => {
     await feed.stop();
     const before = calls;
     await feed.start(sink);
-    await waitFor(() => calls > before + 2);
+    await waitFor('three more deliveries', () => calls > before + 2, { timeoutMs: 2_000 });
     await feed.stop();
   });
 

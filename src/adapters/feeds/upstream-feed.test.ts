@@ -6,6 +6,7 @@ import { startTestServer } from '../../../test/support/test-server.ts';
 import type { Clock, Logger } from '../../application/ports.ts';
 import type { Quote } from '../../engine/model.ts';
 import { parseQuote, parseRetryAfter, UpstreamFeed, type UpstreamFeedOptions } from './upstream-feed.ts';
+import { waitFor } from '../../../test/support/wait-for.ts';
 
 const clock: Clock = { nowMs: () => Date.now() };
 const NOW = 1_764_000_000;
@@ -31,14 +32,6 @@ function recordingLogger(): Logger & { entries: LogEntry[]; warnings(): LogEntry
     warn: record('warn'),
     error: record('error'),
   };
-}
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 4000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
