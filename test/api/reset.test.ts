@@ -51,6 +51,7 @@ async function trade(t: TestServer, account: TestAccount): Promise<HighestIds> {
   if (short) await client.closeDeal(accountId, short.id);
   await assert.rejects(
     client.placeOrder(accountId, { ticker: 'AAPL.nq', side: 'buy', type: 'market', volume: 1_000_000 }),
+    /volume 1000000 is above max_volume|insufficient margin/,
   );
   await t.admin.adjustBalance(accountId, 500, 'bonus');
   const orders = await client.orders(accountId, ALL);
