@@ -68,13 +68,7 @@ import {
   TRADING_HISTORY_SQL,
   deleteHistoryPagesSql,
 } from '../account-reset.ts';
-import {
-  BUCKET_SIZE,
-  bucketSummarySql,
-  historyFilterSql,
-  locatePage,
-  type HistoryKind,
-} from '../history-pages.ts';
+import { readHistoryPage, type HistoryDialect, type HistoryKind } from '../history-pages.ts';
 import {
   DEAL_COLUMNS as DEAL_COLUMN_NAMES,
   FILL_COLUMNS as FILL_COLUMN_NAMES,
@@ -756,37 +750,15 @@ export class PostgresStorage implements Storage, SharedStorage {
   /** One page of history, located through the bucket counts (see history-pages.ts). */
   async #history(kind: HistoryKind, accountId: string, query: HistoryQuery): Promise<Row[]> {
     if (query.limit <= 0) return [];
-    const account = requireId(accountId, 'account');
-    const table = kind === 'order' ? 'orders' : 'deals';
-    const placeholder = (index: number): string => `$${index}`;
-    const summary = bucketSummarySql(kind, account, query, placeholder);
-    const { rows } = await this.#pool.query<{ bucket: number; known: number; cut: number }>(
-      summary.text,
-      summary.params,
-    );
-    const buckets = rows.map((row) => ({
-      bucket: Number(row.bucket),
-      known: Number(row.known),
-      cut: Number(row.cut) === 1,
-    }));
-    // Parameters 1–3 are the account and the id range; the filter's follow, then limit and offset.
-    const filter = historyFilterSql(kind, query, placeholder, 4);
-    const where = `account_id = $1 AND id >= $2 AND id < $3 ${filter.text}`;
-    const location = await locatePage(buckets, query.skip, async (bucket) => {
-      const counted = await this.#pool.query<{ n: number }>(
-        `SELECT COUNT(*)::bigint AS n FROM ${table} WHERE ${where}`,
-        [account, bucket * BUCKET_SIZE, (bucket + 1) * BUCKET_SIZE, ...filter.params],
-      );
-      return Number(counted.rows[0]?.n ?? 0);
-    });
-    if (!location) return [];
-    const last = 4 + filter.params.length;
-    const page = await this.#pool.query<Row>(
-      `SELECT * FROM ${table} WHERE ${where} ORDER BY id LIMIT $${last} OFFSET $${last + 1}`,
-      [account, location.fromId, location.toId, ...filter.params, query.limit, location.offset],
-    );
-    return page.rows;
+    return readHistoryPage(kind, requireId(accountId, 'account'), query, this.#historyDialect);
   }
+
+  readonly #historyDialect: HistoryDialect = {
+    placeholder: (index) => `$${index}`,
+    values: async (sql) =>
+      (await this.#pool.query<unknown[]>({ text: sql.text, values: sql.params, rowMode: 'array' })).rows,
+    rows: async (sql) => (await this.#pool.query<Row>(sql.text, sql.params)).rows,
+  };
 
   async listFills(accountId: string, page: Page): Promise<Fill[]> {
     const { rows } = await this.#pool.query<Row>(
