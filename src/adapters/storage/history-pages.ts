@@ -21,7 +21,7 @@
 import type { HistoryQuery } from '../../application/storage.ts';
 import type { Row } from './rows.ts';
 
-export const BUCKET_SIZE = 4096;
+const BUCKET_SIZE = 4096;
 
 export type HistoryKind = 'order' | 'deal';
 
