@@ -4,7 +4,7 @@
  */
 import type { Instrument } from '../engine/model.ts';
 import type { IdentityService } from './identity-service.ts';
-import type { Storage } from './storage.ts';
+import type { SettingsStore, TradingStore } from './storage.ts';
 import type { TradingService } from './trading-service.ts';
 
 export interface DemoCredentials {
@@ -18,7 +18,10 @@ const CATALOGUE_SETTING = 'catalogue_seeded';
 const DEMO_SETTING = 'demo_seeded';
 export const DEMO_BALANCE_CENTS = 100_000_00;
 
-export async function seedCatalogue(storage: Storage, instruments: readonly Instrument[]): Promise<boolean> {
+export async function seedCatalogue(
+  storage: SettingsStore & Pick<TradingStore, 'putInstrument'>,
+  instruments: readonly Instrument[],
+): Promise<boolean> {
   if ((await storage.getSetting(CATALOGUE_SETTING)) !== undefined) return false;
   for (const instrument of instruments) await storage.putInstrument(instrument);
   await storage.setSetting(CATALOGUE_SETTING, String(instruments.length));
@@ -26,7 +29,7 @@ export async function seedCatalogue(storage: Storage, instruments: readonly Inst
 }
 
 export async function seedDemo(
-  storage: Storage,
+  storage: SettingsStore,
   identity: IdentityService,
   trading: TradingService,
 ): Promise<DemoCredentials | undefined> {

@@ -18,7 +18,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from './errors.ts';
-import type { Storage } from './storage.ts';
+import type { IdentityStore } from './storage.ts';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -36,7 +36,7 @@ export const FAILED_LOOKUP_TTL_MS = 5_000;
 export const MAX_FAILED_LOOKUPS = 10_000;
 
 export class IdentityService {
-  readonly #storage: Storage;
+  readonly #storage: IdentityStore;
   /** Live token → its user and when to ask storage again (monotonic ms). Insertion-ordered. */
   readonly #sessions = new Map<string, { userId: string; until: number }>();
   /** Hash of a token storage did not know → until when it is refused (monotonic ms). Insertion-ordered. */
@@ -50,7 +50,7 @@ export class IdentityService {
    * `now` is the trading clock; `monotonicMs` times the caches (injectable for tests).
    */
   constructor(
-    storage: Storage,
+    storage: IdentityStore,
     adminTokenHash: string,
     now: () => number,
     monotonicMs: () => number = () => performance.now(),

@@ -1,6 +1,9 @@
 /**
- * The storage port: everything the application persists or queries. One contract test suite
- * (test/storage/storage-contract.ts) runs against every adapter.
+ * The storage ports: everything the application persists or queries, split by the question a
+ * caller asks (identity, settings, trading, history; `SharedStorage` when several processes share
+ * the database). Every adapter implements all of them as one `Storage`, which only the
+ * composition root holds; each caller depends on the narrowest port it needs. One contract test
+ * suite (test/storage/storage-contract.ts) runs against every adapter.
  *
  * Durability: every write method resolves only after its change is durable on disk.
  * Atomicity: `commit` writes a whole engine step in one transaction, `resetAccounts` a whole reset.
@@ -43,7 +46,7 @@ export interface NewAccount {
   balance: number;
 }
 
-/** One account to put back to its opening state (`Storage.resetAccounts`). */
+/** One account to put back to its opening state (`TradingStore.resetAccounts`). */
 export interface AccountReset {
   accountId: string;
   /** Its new opening balance; when absent, the one it has (what it was created with, or last reset to). */
@@ -58,8 +61,26 @@ export interface AccountResetResult {
   version: number;
 }
 
-export interface Storage {
-  readonly dialect: 'sqlite' | 'postgres';
+/** Users and their API tokens (tokens are stored as hashes only). */
+export interface IdentityStore {
+  createUser(name: string, now: number): Promise<string>;
+  userExists(userId: string): Promise<boolean>;
+  createToken(userId: string, tokenHash: string, now: number): Promise<string>;
+  /** Revokes by hash; false when no live token has that hash. */
+  revokeToken(tokenHash: string, now: number): Promise<boolean>;
+  revokeTokenById(userId: string, tokenId: string, now: number): Promise<boolean>;
+  /** The user owning a live (not revoked) token with this hash. */
+  findTokenUser(tokenHash: string): Promise<string | undefined>;
+}
+
+/** Named values the server keeps across restarts (seeding markers, the clock). */
+export interface SettingsStore {
+  getSetting(key: string): Promise<string | undefined>;
+  setSetting(key: string, value: string): Promise<void>;
+}
+
+/** What the trading engine runs on: instruments, books and quotes in, engine steps and resets out. */
+export interface TradingStore {
   /** Order and deal ids, increasing, never repeated. */
   readonly ids: IdSource;
   /**
@@ -71,23 +92,12 @@ export interface Storage {
   loadInstruments(): Promise<Instrument[]>;
   loadBooks(): Promise<AccountBook[]>;
   loadQuotes(): Promise<Quote[]>;
-  getSetting(key: string): Promise<string | undefined>;
-  setSetting(key: string, value: string): Promise<void>;
 
   /**
    * Persists one engine step (and the quotes that caused it) atomically and durably. Steps are
    * applied in call order; a caller may submit the next before the previous resolves.
    */
   commit(changes: ChangeSet, quotes?: readonly Quote[]): Promise<void>;
-
-  createUser(name: string, now: number): Promise<string>;
-  userExists(userId: string): Promise<boolean>;
-  createToken(userId: string, tokenHash: string, now: number): Promise<string>;
-  /** Revokes by hash; false when no live token has that hash. */
-  revokeToken(tokenHash: string, now: number): Promise<boolean>;
-  revokeTokenById(userId: string, tokenId: string, now: number): Promise<boolean>;
-  /** The user owning a live (not revoked) token with this hash. */
-  findTokenUser(tokenHash: string): Promise<string | undefined>;
 
   /** Creates an account with its opening balance as the first ledger entry. */
   createAccount(account: NewAccount, now: number): Promise<Account>;
@@ -104,6 +114,16 @@ export interface Storage {
    * With several processes (`shared`), the others are told the accounts changed.
    */
   resetAccounts(resets: readonly AccountReset[], now: number): Promise<AccountResetResult[]>;
+  putInstrument(instrument: Instrument): Promise<void>;
+  putOverrides(accountId: string, ticker: string, overrides: ConditionOverrides): Promise<void>;
+}
+
+/** An account's stored history, in pages, and whether there is any history at all. */
+export interface HistoryStore {
+  listOrders(accountId: string, query: HistoryQuery): Promise<Order[]>;
+  listDeals(accountId: string, query: HistoryQuery): Promise<Deal[]>;
+  listFills(accountId: string, page: Page): Promise<Fill[]>;
+  listLedger(accountId: string, page: Page): Promise<LedgerEntry[]>;
   /**
    * Whether anything has happened since the accounts opened: any order, deal or fill, or a ledger
    * entry other than an account's opening one. A fresh database, or one after resetting every
@@ -112,14 +132,11 @@ export interface Storage {
   hasTradingHistory(): Promise<boolean>;
   /** Unix seconds of the latest change to an order, a deal or a fill; undefined when there is none. */
   latestTradeTime(): Promise<number | undefined>;
-  putInstrument(instrument: Instrument): Promise<void>;
-  putOverrides(accountId: string, ticker: string, overrides: ConditionOverrides): Promise<void>;
+}
 
-  listOrders(accountId: string, query: HistoryQuery): Promise<Order[]>;
-  listDeals(accountId: string, query: HistoryQuery): Promise<Deal[]>;
-  listFills(accountId: string, page: Page): Promise<Fill[]>;
-  listLedger(accountId: string, page: Page): Promise<LedgerEntry[]>;
-
+/** One adapter, all ports: what the composition root opens, hands out by port, and closes. */
+export interface Storage extends IdentityStore, SettingsStore, TradingStore, HistoryStore {
+  readonly dialect: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }
 
@@ -150,12 +167,12 @@ export interface FeedContender {
 }
 
 /**
- * What several processes sharing one database need beyond `Storage` (see docs/operations.md).
+ * What several processes sharing one database need beyond `TradingStore` (see docs/operations.md).
  * Correctness comes from the database: each account carries a version, and a step is written
  * only if the account is still at the version the step was computed from.
  */
 export interface SharedStorage {
-  /** Makes at least this many order and deal ids available to `Storage.ids` synchronously. */
+  /** Makes at least this many order and deal ids available to `TradingStore.ids` synchronously. */
   reserveIds(orders: number, deals: number): Promise<void>;
   /**
    * Writes one engine step's changes for one account if the account is still at

@@ -51,12 +51,14 @@ import {
   type NewAccount,
   type Page,
   type SharedStorage,
-  type Storage,
+  type HistoryStore,
+  type IdentityStore,
+  type TradingStore,
 } from './storage.ts';
 
 export interface TradingServiceOptions {
   engine: Engine;
-  storage: Storage;
+  storage: TradingStore & HistoryStore & Pick<IdentityStore, 'userExists'>;
   clock: Clock;
   logger: Logger;
   /** Called when memory and storage may have diverged; the process should stop. */
@@ -89,7 +91,7 @@ export const MAX_LIMIT = 500;
 
 export class TradingService {
   readonly engine: Engine;
-  readonly storage: Storage;
+  readonly storage: TradingServiceOptions['storage'];
   readonly clock: Clock;
   readonly #logger: Logger;
   readonly #onFatal: (error: unknown) => void;

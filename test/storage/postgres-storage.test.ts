@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import {
-  MIGRATIONS_DIR,
   PostgresStorage,
   type PostgresOpenOptions,
 } from '../../src/adapters/storage/postgres/postgres-storage.ts';
+import { MIGRATIONS_DIR } from '../../src/adapters/storage/postgres/postgres-migrate.ts';
 import { readMigrations } from '../../src/adapters/storage/migrations.ts';
 import type { ChangeSet } from '../../src/engine/engine.ts';
 import { ORDER_STATUSES, type Account, type Deal, type Order } from '../../src/engine/model.ts';
@@ -296,7 +296,7 @@ describe('postgres storage', () => {
     const first = await db.open();
     const second = await db.open();
     const announced: string[] = [];
-    await second.listen({
+    await second.shared.listen({
       quotes: () => undefined,
       change: (change) => announced.push(JSON.stringify(change)),
       resync: () => undefined,
@@ -306,7 +306,7 @@ describe('postgres storage', () => {
       { userId, name: 'raced', type: 'demo', system: 'hedging', currency: 'USD', balance: 1_000_00 },
       T0,
     );
-    assert.equal(await first.accountVersion(account.id), 0);
+    assert.equal(await first.shared.accountVersion(account.id), 0);
     const step = (id: string, balance: number): ChangeSet =>
       changes({
         orders: [order(account, Number(id), { status: 'filled', comment: `by ${balance}` })],
@@ -315,15 +315,15 @@ describe('postgres storage', () => {
       });
     // Both processes computed their step from version 0: exactly one may land.
     const results = await Promise.all([
-      first.commitAccount(account.id, 0, step(first.ids.nextOrderId(), 1_000_01)),
-      second.commitAccount(account.id, 0, step(second.ids.nextOrderId(), 1_000_02)),
+      first.shared.commitAccount(account.id, 0, step(first.ids.nextOrderId(), 1_000_01)),
+      second.shared.commitAccount(account.id, 0, step(second.ids.nextOrderId(), 1_000_02)),
     ]);
     assert.deepEqual(
       results.filter(Boolean).length,
       1,
       `exactly one of two racing steps lands, got ${JSON.stringify(results)}`,
     );
-    assert.equal(await first.accountVersion(account.id), 1);
+    assert.equal(await first.shared.accountVersion(account.id), 1);
     const orders = await query<{ comment: string }>(db.url, 'SELECT comment FROM orders');
     const ledger = await query<{ amount: number }>(
       db.url,
@@ -331,10 +331,10 @@ describe('postgres storage', () => {
     );
     assert.equal(orders.length, 1, 'the losing step wrote no order');
     assert.equal(ledger.length, 1, 'the losing step wrote no ledger entry');
-    const balance = (await first.loadBook(account.id))?.account.balance;
+    const balance = (await first.shared.loadBook(account.id))?.account.balance;
     assert.equal(orders[0]?.comment, `by ${balance}`, 'the order and balance come from the same step');
     // A stale version never lands, even after the account moved on.
-    assert.equal(await second.commitAccount(account.id, 0, step(second.ids.nextOrderId(), 5)), false);
+    assert.equal(await second.shared.commitAccount(account.id, 0, step(second.ids.nextOrderId(), 5)), false);
     if (results[0]) {
       for (let waited = 0; announced.length === 0 && waited < 2_000; waited += 20) {
         await new Promise((resolve) => setTimeout(resolve, 20));

@@ -14,35 +14,37 @@
  * that bucket with an offset below BUCKET_SIZE.
  *
  * Correctness rests on two facts: counts are exact, and bounds contain every time they describe,
- * so "wholly inside" and "wholly outside" are never wrong. The SQL here is the same in SQLite and
- * PostgreSQL; only placeholders differ, and the caller supplies them.
+ * so "wholly inside" and "wholly outside" are never wrong. The SQL and the walk (`readHistoryPage`)
+ * are the same in SQLite and PostgreSQL; only placeholders and the way a statement is run differ,
+ * and each adapter supplies them as a `HistoryDialect`.
  */
 import type { HistoryQuery } from '../../application/storage.ts';
+import type { Row } from './rows.ts';
 
-export const BUCKET_SIZE = 4096;
+const BUCKET_SIZE = 4096;
 
 export type HistoryKind = 'order' | 'deal';
 
-export interface Window {
+interface Window {
   from: number;
   to: number;
 }
 
 /** The time window of a query, or null when it has none. Open ends default like the SQL does. */
-export function queryWindow(query: HistoryQuery): Window | null {
+function queryWindow(query: HistoryQuery): Window | null {
   if (query.from === null && query.to === null) return null;
   return { from: query.from ?? 0, to: query.to ?? Number.MAX_SAFE_INTEGER };
 }
 
 /** One bucket that may hold matching rows: how many surely match, and whether more must be counted. */
-export interface BucketSummary {
+interface BucketSummary {
   bucket: number;
   known: number;
   cut: boolean;
 }
 
 /** Where the requested page starts: ids in [fromId, toId), skipping `offset` matching rows. */
-export interface PageLocation {
+interface PageLocation {
   fromId: number;
   toId: number;
   offset: number;
@@ -53,13 +55,62 @@ export interface Sql {
   params: (string | number)[];
 }
 
+/** How one adapter renders placeholders and runs the paging statements. */
+export interface HistoryDialect {
+  /**
+   * The n-th parameter (1-based) as a placeholder that may repeat: `$n` in PostgreSQL, `@pn`
+   * (bound by name) in SQLite.
+   */
+  placeholder(index: number): string;
+  /** Runs a statement and returns its rows as arrays of column values, in column order. */
+  values(sql: Sql): Promise<unknown[][]>;
+  /** Runs a statement and returns its rows keyed by column name. */
+  rows(sql: Sql): Promise<Row[]>;
+}
+
+/**
+ * One page of an account's orders or deals, in id order: the buckets are summarised, the walk
+ * finds the bucket where `skip` lands (counting cut buckets exactly on the way), and the page is
+ * read from there with an offset below BUCKET_SIZE.
+ */
+export async function readHistoryPage(
+  kind: HistoryKind,
+  accountId: number,
+  query: HistoryQuery,
+  dialect: HistoryDialect,
+): Promise<Row[]> {
+  if (query.limit <= 0) return [];
+  const table = kind === 'order' ? 'orders' : 'deals';
+  const placeholder = dialect.placeholder;
+  const summary = await dialect.values(bucketSummarySql(kind, accountId, query, placeholder));
+  const buckets = summary.map(([bucket, known, cut]) => ({
+    bucket: Number(bucket),
+    known: Number(known),
+    cut: Number(cut) === 1,
+  }));
+  // Parameters 1–3 are the account and the id range; the filter's follow, then limit and offset.
+  const filter = historyFilterSql(kind, query, placeholder, 4);
+  const where = `account_id = ${placeholder(1)} AND id >= ${placeholder(2)} AND id < ${placeholder(3)} ${filter.text}`;
+  const location = await locatePage(buckets, query.skip, async (bucket) => {
+    const counted = await dialect.values({
+      text: `SELECT COUNT(*) FROM ${table} WHERE ${where}`,
+      params: [accountId, bucket * BUCKET_SIZE, (bucket + 1) * BUCKET_SIZE, ...filter.params],
+    });
+    return Number(counted[0]?.[0] ?? 0);
+  });
+  if (!location) return [];
+  const last = 4 + filter.params.length;
+  return dialect.rows({
+    text: `SELECT * FROM ${table} WHERE ${where} ORDER BY id LIMIT ${placeholder(last)} OFFSET ${placeholder(last + 1)}`,
+    params: [accountId, location.fromId, location.toId, ...filter.params, query.limit, location.offset],
+  });
+}
+
 /**
  * The query summarising an account's buckets for a history query, as rows (bucket, known, cut),
- * in bucket order, leaving out buckets that cannot hold a match. `placeholder(n)` renders the
- * n-th parameter (1-based) as a placeholder that may repeat: `$n` in PostgreSQL, `@pn` (bound by
- * name) in SQLite.
+ * in bucket order, leaving out buckets that cannot hold a match (placeholders: `HistoryDialect`).
  */
-export function bucketSummarySql(
+function bucketSummarySql(
   kind: HistoryKind,
   accountId: number,
   query: HistoryQuery,
@@ -104,7 +155,7 @@ export function bucketSummarySql(
  * rows of one cut bucket; it is called only for cut buckets up to the one where the page starts.
  * Returns undefined when the page is empty.
  */
-export async function locatePage(
+async function locatePage(
   buckets: readonly BucketSummary[],
   skip: number,
   countExactly: (bucket: number) => Promise<number>,
@@ -123,7 +174,7 @@ export async function locatePage(
 }
 
 /** The status and time-window conditions of a history query, to append after a WHERE. */
-export function historyFilterSql(
+function historyFilterSql(
   kind: HistoryKind,
   query: HistoryQuery,
   placeholder: (index: number) => string,

@@ -54,13 +54,7 @@ import {
   quoteFromRow,
   type Row,
 } from '../rows.ts';
-import {
-  BUCKET_SIZE,
-  bucketSummarySql,
-  historyFilterSql,
-  locatePage,
-  type HistoryKind,
-} from '../history-pages.ts';
+import { readHistoryPage, type HistoryDialect, type HistoryKind } from '../history-pages.ts';
 import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, SequentialIds, formatId, parseId } from '../../../engine/ids.ts';
 
 /** Change sets written before WAL checkpoints move to a thread of their own. */
@@ -327,42 +321,27 @@ export class SqliteStorage implements Storage {
   }
 
   /** One page of history, located through the bucket counts (see history-pages.ts). */
-  async #history(kind: HistoryKind, accountId: string, query: HistoryQuery): Promise<Row[]> {
-    if (query.limit <= 0) return [];
-    const account = Number(accountId);
-    const table = kind === 'order' ? 'orders' : 'deals';
-    const summary = bucketSummarySql(kind, account, query, numbered);
-    const buckets = (this.#prepared(summary.text, true).all(bindNumbered(summary.params)) as number[][]).map(
-      ([bucket, known, cut]) => ({ bucket: Number(bucket), known: Number(known), cut: cut === 1 }),
-    );
-    // Parameters 1–3 are the account and the id range; the filter's follow, then limit and offset.
-    const filter = historyFilterSql(kind, query, numbered, 4);
-    const range = (fromId: number, toId: number, ...rest: number[]) =>
-      bindNumbered([account, fromId, toId, ...filter.params, ...rest]);
-    const count = this.#prepared(
-      `SELECT COUNT(*) FROM ${table} WHERE account_id = @p1 AND id >= @p2 AND id < @p3 ${filter.text}`,
-      true,
-    );
-    const location = await locatePage(buckets, query.skip, async (bucket) =>
-      Number((count.get(range(bucket * BUCKET_SIZE, (bucket + 1) * BUCKET_SIZE)) as number[])[0]),
-    );
-    if (!location) return [];
-    // Rows come back as arrays (better-sqlite3 builds them about twice as fast as objects) and
-    // are keyed here with the statement's column names.
-    const last = 4 + filter.params.length;
-    const page = this.#prepared(
-      `SELECT * FROM ${table} WHERE account_id = @p1 AND id >= @p2 AND id < @p3 ${filter.text}
-         ORDER BY id LIMIT @p${last} OFFSET @p${last + 1}`,
-      true,
-    );
-    const names = page.columns().map((column) => column.name);
-    const values = page.all(range(location.fromId, location.toId, query.limit, location.offset));
-    return (values as unknown[][]).map((row) => {
-      const keyed: Row = {};
-      for (let index = 0; index < names.length; index += 1) keyed[names[index] as string] = row[index];
-      return keyed;
-    });
+  #history(kind: HistoryKind, accountId: string, query: HistoryQuery): Promise<Row[]> {
+    return readHistoryPage(kind, Number(accountId), query, this.#historyDialect);
   }
+
+  /**
+   * Summaries and counts come back as arrays, and so do page rows, which are then keyed with the
+   * statement's column names: better-sqlite3 builds arrays about twice as fast as objects.
+   */
+  readonly #historyDialect: HistoryDialect = {
+    placeholder: numbered,
+    values: async (sql) => this.#prepared(sql.text, true).all(bindNumbered(sql.params)) as unknown[][],
+    rows: async (sql) => {
+      const page = this.#prepared(sql.text, true);
+      const names = page.columns().map((column) => column.name);
+      return (page.all(bindNumbered(sql.params)) as unknown[][]).map((row) => {
+        const keyed: Row = {};
+        for (let index = 0; index < names.length; index += 1) keyed[names[index] as string] = row[index];
+        return keyed;
+      });
+    },
+  };
 
   /** Prepared statements by SQL text: history queries vary in shape, but only a little. */
   #prepared(sql: string, raw = false): Database.Statement {
