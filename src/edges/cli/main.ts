@@ -11,7 +11,9 @@ import { SqliteStorage } from '../../adapters/storage/sqlite/sqlite-storage.ts';
 import { PostgresStorage } from '../../adapters/storage/postgres/postgres-storage.ts';
 import { credentialsPath } from '../credentials-file.ts';
 import { describeTime, type ControllableClock } from '../../adapters/clock/controllable-clock.ts';
-import { DEFAULT_CONFIG, StartupError, startServer, type ServerConfig } from '../server.ts';
+import { DEFAULT_CONFIG, type ServerConfig } from '../config.ts';
+import { startServer } from '../server.ts';
+import { StartupError } from '../startup-error.ts';
 import { readTokenFile } from './token-file.ts';
 import { REQUEST_LOG_MODES } from '../http/request-log.ts';
 
