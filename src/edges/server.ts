@@ -1,120 +1,31 @@
 /**
  * Composition root: wires storage, engine, application, feed and HTTP together from a resolved
  * configuration, and tears them down in order. The CLI and the tests both start servers here.
+ * Configuration (config.ts), the feed (feed-factory.ts) and first-start seeding (first-start.ts)
+ * live in their own modules; this one only composes them.
  */
-import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { ControllableClock, describeTime } from '../adapters/clock/controllable-clock.ts';
 import { DEFAULT_INSTRUMENTS } from '../adapters/catalogue/default-instruments.ts';
 import { ReplayFeed } from '../adapters/feeds/replay-feed.ts';
-import { SimulatorFeed } from '../adapters/feeds/simulator-feed.ts';
-import { UpstreamFeed } from '../adapters/feeds/upstream-feed.ts';
 import { SqliteStorage } from '../adapters/storage/sqlite/sqlite-storage.ts';
 import { PostgresStorage } from '../adapters/storage/postgres/postgres-storage.ts';
 import { Leadership } from './leadership.ts';
-import { seedCatalogue, seedDemo, type DemoCredentials } from '../application/bootstrap.ts';
-import { IdentityService, generateToken, hashToken } from '../application/identity-service.ts';
-import { ClockControl, RESUME_STORED_CLOCK, type ClockStart } from '../application/clock-control.ts';
+import { seedCatalogue } from '../application/bootstrap.ts';
+import type { IdentityService } from '../application/identity-service.ts';
+import { ClockControl, type ClockStart } from '../application/clock-control.ts';
 import { AppError } from '../application/errors.ts';
-import type { Feed } from '../application/ports.ts';
 import type { Storage } from '../application/storage.ts';
 import { TradingService } from '../application/trading-service.ts';
 import { Engine } from '../engine/engine.ts';
-import { isMarketOpen } from '../engine/calendar/trading-calendar.ts';
-import { credentialsPath, credentialsText, writeOwnerOnlyFile } from './credentials-file.ts';
+import type { ServerConfig } from './config.ts';
+import { createFeed } from './feed-factory.ts';
+import { saveFirstStartCredentials, seedFirstStart, type FirstStart } from './first-start.ts';
+import { StartupError } from './startup-error.ts';
+import { VERSION } from './version.ts';
 import { buildApp } from './http/build-app.ts';
 import { ServerMetrics } from './http/metrics.ts';
-import type { RequestLogMode } from './http/request-log.ts';
-
-export interface ServerConfig {
-  port: number;
-  host: string;
-  /** SQLite file path, or ':memory:'. */
-  db: string;
-  /** PostgreSQL URL: when set, it is used instead of `db`, and several processes may share it. */
-  databaseUrl: string | undefined;
-  feed: 'sim' | 'manual' | 'replay' | 'upstream';
-  /** How the clock starts; the default resumes the stored clock (real time on a new database). */
-  clock: ClockStart;
-  replay: ReplayConfig;
-  upstream: UpstreamConfig;
-  /** Fixed admin token; when absent one is generated at first start and only its hash kept. */
-  adminToken: string | undefined;
-  marketHours: 'enforce' | 'ignore';
-  logLevel: string;
-  /** Which requests get a log line: none, those answered 4xx/5xx, or all. */
-  requestLog: RequestLogMode;
-  seed: number;
-  stopOutLevel: number;
-  marginCallLevel: number;
-  /** Market orders on quotes older than this are rejected; null disables the check. */
-  maxQuoteAgeSeconds: number | null;
-  /** Simulator time acceleration (1 = real volatility). */
-  simulatorSpeed: number;
-  /** Create the demo user and accounts on first start. */
-  seedDemo: boolean;
-  /** Requests per second per token (0 disables), and the burst a token may send at once. */
-  rateLimit: number;
-  rateBurst: number;
-  /** Failed authentications per second per client address (0 disables), and the burst allowed. */
-  authFailureLimit: number;
-  authFailureBurst: number;
-  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
-  metricsToken: string | undefined;
-  /** A request must arrive completely within this many milliseconds. */
-  requestTimeoutMs: number;
-}
-
-export interface ReplayConfig {
-  files: string[];
-  /** Data seconds per wall second; 0 replays as fast as possible. */
-  speed: number;
-  onMalformed: 'skip' | 'fail';
-  /** 'paused' holds the first quote until a resume or a step, so clients can connect first. */
-  start: 'running' | 'paused';
-}
-
-export interface UpstreamConfig {
-  url: string | undefined;
-  token: string | undefined;
-  account: string | undefined;
-  watch: string[];
-  requestsPerSecond: number;
-}
-
-export const DEFAULT_CONFIG: ServerConfig = {
-  port: 8080,
-  host: '127.0.0.1',
-  db: 'data/stockstrader.db',
-  databaseUrl: undefined,
-  feed: 'sim',
-  clock: RESUME_STORED_CLOCK,
-  replay: { files: [], speed: 1, onMalformed: 'fail', start: 'running' },
-  upstream: { url: undefined, token: undefined, account: undefined, watch: [], requestsPerSecond: 2 },
-  adminToken: undefined,
-  marketHours: 'enforce',
-  logLevel: 'info',
-  requestLog: 'errors',
-  seed: 42,
-  stopOutLevel: 50,
-  marginCallLevel: 100,
-  maxQuoteAgeSeconds: 60,
-  simulatorSpeed: 1,
-  seedDemo: true,
-  rateLimit: 50,
-  rateBurst: 100,
-  authFailureLimit: 2,
-  authFailureBurst: 20,
-  metricsToken: undefined,
-  requestTimeoutMs: 30_000,
-};
-
-export interface FirstStart {
-  adminToken: string | undefined;
-  demo: DemoCredentials | undefined;
-  credentialsFile: string | undefined;
-}
 
 export interface RunningServer {
   url: string;
@@ -127,12 +38,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export class StartupError extends Error {}
-
-const VERSION = '0.1.0';
 /** How long a graceful shutdown waits for open connections before closing them. */
 const CLOSE_GRACE_MS = 5_000;
-const ADMIN_HASH_SETTING = 'admin_token_hash';
 
 export async function startServer(
   config: ServerConfig,
@@ -205,36 +112,13 @@ async function startOnStorage(
     await seedCatalogue(storage, DEFAULT_INSTRUMENTS);
     await startClock(clockControl, config.clock, logger);
     await trading.load();
-    const firstStart: FirstStart = { adminToken: undefined, demo: undefined, credentialsFile: undefined };
-    let adminHash =
-      config.adminToken === undefined
-        ? await storage.getSetting(ADMIN_HASH_SETTING)
-        : hashToken(config.adminToken);
-    if (adminHash === undefined) {
-      firstStart.adminToken = generateToken('admin');
-      adminHash = hashToken(firstStart.adminToken);
-      await storage.setSetting(ADMIN_HASH_SETTING, adminHash);
-    }
-    const identity = new IdentityService(storage, adminHash, () => trading.now());
-    if (config.seedDemo) firstStart.demo = await seedDemo(storage, identity, trading);
-    return { identity, firstStart };
+    return seedFirstStart(config, storage, trading);
   };
   // Processes starting together on a shared database seed it once, one after another.
   const { identity, firstStart } = storage.shared
     ? await storage.shared.exclusively(bootstrap)
     : await bootstrap();
-  if (
-    config.databaseUrl === undefined &&
-    config.db !== ':memory:' &&
-    (firstStart.demo || firstStart.adminToken)
-  ) {
-    firstStart.credentialsFile = credentialsPath(config.db);
-    try {
-      writeOwnerOnlyFile(firstStart.credentialsFile, credentialsText(firstStart));
-    } catch (error) {
-      throw new StartupError(`cannot write ${firstStart.credentialsFile}: ${(error as Error).message}`);
-    }
-  }
+  saveFirstStartCredentials(config, firstStart);
 
   const ownFeed = createFeed(config, { engine, clock, logger });
   if (ownFeed instanceof ReplayFeed) await checkReplayStart(ownFeed, storage);
@@ -338,64 +222,4 @@ async function startClock(clockControl: ClockControl, start: ClockStart, logger:
   }
   const { mode, now, speed } = clockControl.view();
   if (mode !== 'real') logger.info({ event: 'clock_started', mode, now, speed }, `${mode} clock`);
-}
-
-function createFeed(
-  config: ServerConfig,
-  { engine, clock, logger }: { engine: Engine; clock: ControllableClock; logger: Logger },
-): Feed | undefined {
-  switch (config.feed) {
-    case 'manual':
-      return undefined;
-    case 'sim':
-      return new SimulatorFeed({
-        instruments: engine.instruments(),
-        clock,
-        seed: config.seed,
-        initialQuotes: new Map([...engine.market.all()].map((quote) => [quote.ticker, quote])),
-        isOpen: (instrument, now) =>
-          config.marketHours === 'ignore' || isMarketOpen(instrument.calendar, now),
-        timeAcceleration: config.simulatorSpeed,
-        onError: (error) => logger.error({ err: error }, 'simulator step failed'),
-      });
-    case 'replay':
-      if (config.replay.files.length === 0)
-        throw new StartupError('--feed replay needs --replay-file <file.csv>[,more.csv]');
-      for (const file of config.replay.files) {
-        if (!existsSync(file)) throw new StartupError(`replay file ${file} does not exist`);
-      }
-      try {
-        return new ReplayFeed({
-          files: config.replay.files,
-          instruments: (ticker) => engine.instrument(ticker),
-          clock,
-          speed: config.replay.speed,
-          onMalformed: config.replay.onMalformed,
-          start: config.replay.start,
-          logger,
-        });
-      } catch (error) {
-        throw new StartupError((error as Error).message);
-      }
-    case 'upstream': {
-      const { url, token, account, watch, requestsPerSecond } = config.upstream;
-      if (!url || !token || !account || watch.length === 0) {
-        throw new StartupError(
-          '--feed upstream needs --upstream-url, --upstream-token (or --upstream-token-file), --upstream-account and --watch',
-        );
-      }
-      const unknown = watch.filter((ticker) => !engine.instrument(ticker));
-      if (unknown.length > 0)
-        throw new StartupError(`--watch names unknown instruments: ${unknown.join(', ')}`);
-      return new UpstreamFeed({
-        baseUrl: url,
-        token,
-        accountId: account,
-        watch,
-        requestsPerSecond,
-        clock,
-        logger,
-      });
-    }
-  }
 }

@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_TOKEN, raw, startTestServer, type TestServer } from '../support/test-server.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { StartupError } from '../../src/edges/server.ts';
+import { StartupError } from '../../src/edges/startup-error.ts';
 
 const utc = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 const LAST_THURSDAY = utc('2026-11-26T14:30:00Z');

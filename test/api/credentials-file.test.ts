@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { StocksTraderClient } from '../../src/client/stockstrader-client.ts';
-import { DEFAULT_CONFIG, startServer, type RunningServer } from '../../src/edges/server.ts';
+import { DEFAULT_CONFIG } from '../../src/edges/config.ts';
+import { startServer, type RunningServer } from '../../src/edges/server.ts';
 
 const directories: string[] = [];
 after(() => {

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StartupError, type ReplayConfig } from '../../src/edges/server.ts';
+import type { ReplayConfig } from '../../src/edges/config.ts';
+import { StartupError } from '../../src/edges/startup-error.ts';
 import { ADMIN_TOKEN, raw, startTestServer } from '../support/test-server.ts';
 
 const SAMPLES = fileURLToPath(new URL('../../samples/replay/', import.meta.url));

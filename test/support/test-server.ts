@@ -11,12 +11,8 @@ import pg from 'pg';
 import { createTestDatabase } from './postgres-cluster.ts';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { StocksTraderClient } from '../../src/client/stockstrader-client.ts';
-import {
-  DEFAULT_CONFIG,
-  startServer,
-  type RunningServer,
-  type ServerConfig,
-} from '../../src/edges/server.ts';
+import { DEFAULT_CONFIG, type ServerConfig } from '../../src/edges/config.ts';
+import { startServer, type RunningServer } from '../../src/edges/server.ts';
 
 export const ADMIN_TOKEN = 'admin-test-token';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StartupError } from '../server.ts';
+import { StartupError } from '../startup-error.ts';
 import { readTokenFile } from './token-file.ts';
 
 const FLAG = '--upstream-token-file';

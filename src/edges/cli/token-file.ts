@@ -8,7 +8,7 @@
  * is accepted, with a warning, since the token is no safer there than on the command line.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { StartupError } from '../server.ts';
+import { StartupError } from '../startup-error.ts';
 
 export interface TokenFile {
   token: string;
