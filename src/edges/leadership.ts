@@ -6,27 +6,23 @@
  */
 import type { Feed, FeedStatus, FeedStep, Logger } from '../application/ports.ts';
 import type { FeedContender } from '../application/storage.ts';
+import type { PeriodicWork } from '../application/periodic-work.ts';
 import type { TradingService } from '../application/trading-service.ts';
-
-const TICK_MS = 1_000;
 
 export class Leadership implements FeedContender {
   readonly #feed: Feed | undefined;
   readonly #trading: TradingService;
+  readonly #periodic: PeriodicWork;
   readonly #logger: Logger;
   #leading = false;
-  #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #started: Promise<void> = Promise.resolve();
 
-  constructor(feed: Feed | undefined, trading: TradingService, logger: Logger) {
+  constructor(feed: Feed | undefined, trading: TradingService, periodic: PeriodicWork, logger: Logger) {
     this.#feed = feed;
     this.#trading = trading;
+    this.#periodic = periodic;
     this.#logger = logger;
-  }
-
-  get leading(): boolean {
-    return this.#leading;
   }
 
   acquired(): void {
@@ -39,12 +35,7 @@ export class Leadership implements FeedContender {
     this.#started = Promise.resolve(this.#feed?.start((quotes) => this.#trading.ingestQuotes(quotes))).catch(
       (error: unknown) => this.#logger.error({ err: error }, 'feed start failed'),
     );
-    this.#timer = setInterval(() => {
-      this.#trading
-        .tick()
-        .catch((error: unknown) => this.#logger.error({ err: error }, 'periodic tick failed'));
-    }, TICK_MS);
-    this.#timer.unref();
+    this.#periodic.start();
   }
 
   /** Resolves once the feed this process started has delivered its first quotes (see Feed.start). */
@@ -56,13 +47,13 @@ export class Leadership implements FeedContender {
     if (!this.#leading) return;
     this.#logger.warn({ event: 'leadership_lost' }, 'lost the feed lock: standing by');
     this.#leading = false;
-    clearInterval(this.#timer);
+    this.#periodic.stop();
     this.#feed?.stop().catch((error: unknown) => this.#logger.error({ err: error }, 'feed stop failed'));
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    this.#periodic.stop();
     if (this.#leading) await this.#feed?.stop();
     this.#leading = false;
   }

@@ -17,6 +17,7 @@ import type { IdentityService } from '../application/identity-service.ts';
 import { ClockControl, type ClockStart } from '../application/clock-control.ts';
 import { AppError } from '../application/errors.ts';
 import type { Storage } from '../application/storage.ts';
+import { PeriodicWork } from '../application/periodic-work.ts';
 import { TradingService } from '../application/trading-service.ts';
 import { Engine } from '../engine/engine.ts';
 import type { ServerConfig } from './config.ts';
@@ -124,7 +125,7 @@ async function startOnStorage(
   if (ownFeed instanceof ReplayFeed) await checkReplayStart(ownFeed, storage);
   // With a shared database one process, the leader, runs the feed and the periodic tick; the
   // others stand by and take over when the leader's database session ends.
-  const leader = new Leadership(ownFeed, trading, logger);
+  const leader = new Leadership(ownFeed, trading, new PeriodicWork(trading, logger), logger);
   const feed = storage.shared ? leader.feed() : ownFeed;
   // Not ready until the feed's first quotes are in, and again from the moment shutdown begins.
   const readiness = { starting: true, closing: false };

@@ -296,7 +296,7 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
     },
     async (request) => {
       await trading.putInstrument(
-        instrumentFrom(request.params.ticker, request.body, trading.engine.instrument(request.params.ticker)),
+        instrumentFrom(request.params.ticker, request.body, trading.instrument(request.params.ticker)),
       );
       return { code: 'ok' as const };
     },
@@ -370,10 +370,7 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
       },
     },
     async (request) => {
-      const instrument = trading.requireInstrument(request.params.ticker);
-      const quote = trading.engine.market.get(instrument.ticker);
-      if (!quote) throw new AppError('no_quote', `no quote for ${instrument.ticker}`);
-      return { code: 'ok' as const, data: adminQuote(quote) };
+      return { code: 'ok' as const, data: adminQuote(trading.currentQuote(request.params.ticker)) };
     },
   );
 

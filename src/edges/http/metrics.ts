@@ -186,7 +186,7 @@ export class ServerMetrics implements TradingObserver {
       help: 'Resting orders, stop losses and take profits in the trigger index',
       registers,
       collect() {
-        this.set(trading()?.engine.triggers.size ?? 0);
+        this.set(trading()?.triggerCount() ?? 0);
       },
     });
   }

@@ -1,0 +1,57 @@
+/**
+ * Which incoming quotes are applied: those of known instruments with sane prices (positive
+ * integers, bid not above ask). Accepted quotes enter the bounded tick history.
+ */
+import type { Engine } from '../../engine/engine.ts';
+import type { Quote } from '../../engine/model.ts';
+import type { Logger, TradingObserver } from '../ports.ts';
+import { TickHistory } from '../tick-history.ts';
+
+export class QuoteIntake {
+  readonly #engine: Engine;
+  readonly #logger: Logger;
+  readonly #observer: TradingObserver | undefined;
+  readonly #ticks = new TickHistory();
+
+  constructor(engine: Engine, logger: Logger, observer: TradingObserver | undefined) {
+    this.#engine = engine;
+    this.#logger = logger;
+    this.#observer = observer;
+  }
+
+  /** The quotes of known instruments with sane prices, recorded in the tick history. */
+  accept(quotes: readonly Quote[]): Quote[] {
+    const accepted: Quote[] = [];
+    for (const quote of quotes) {
+      if (!this.#engine.instrument(quote.ticker)) continue;
+      if (!(
+        Number.isSafeInteger(quote.bid) &&
+        Number.isSafeInteger(quote.ask) &&
+        quote.bid > 0 &&
+        quote.bid <= quote.ask
+      )) {
+        this.#logger.warn(
+          { event: 'quote_refused', ticker: quote.ticker, bid: quote.bid, ask: quote.ask },
+          'invalid quote ignored',
+        );
+        continue;
+      }
+      this.#ticks.record(quote);
+      accepted.push(quote);
+    }
+    this.#observer?.quotes(accepted.length === 0 ? 0 : quotes.length);
+    return accepted;
+  }
+
+  /** The newest accepted quotes of an instrument, oldest first (bounded per instrument). */
+  recent(ticker: string, limit: number): Quote[] {
+    return this.#ticks.recent(ticker, limit);
+  }
+}
+
+/** The newest quote per instrument: only it needs to survive a restart. */
+export function latestQuotes(quotes: readonly Quote[]): Quote[] {
+  const latest = new Map<string, Quote>();
+  for (const quote of quotes) latest.set(quote.ticker, quote);
+  return [...latest.values()];
+}
