@@ -11,6 +11,7 @@
  *   accepting work rather than serve state that was never stored.
  * - A user only ever sees their own accounts; a foreign account id is "account not found".
  */
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../contract/enums.ts';
 import { ACCOUNT_ID_WIDTH, DEAL_ID_WIDTH, ORDER_ID_WIDTH, formatId, parseId } from '../engine/ids.ts';
 import { effectiveConditions } from '../engine/instrument.ts';
 import {
@@ -83,9 +84,6 @@ export interface ListQuery {
   skip?: number;
   limit?: number;
 }
-
-export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 500;
 
 export class TradingService {
   readonly engine: Engine;
@@ -941,7 +939,7 @@ function historyQuery(query: ListQuery, current: readonly string[]): HistoryQuer
     from: query.from ?? null,
     to: query.to ?? null,
     skip: query.skip ?? 0,
-    limit: Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT),
+    limit: Math.min(query.limit ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT),
   };
 }
 
