@@ -1,6 +1,9 @@
 /**
- * The SDK's transport: fetch, the {"code":...} envelope, and one error type.
+ * The SDK's transport: fetch, the {"code":...} envelope, and one error type. Requests name a
+ * route of the contract's tables, so the path and the type of the answer come from its spec.
  */
+import { fillPath, type DataOf, type PathParams, type RouteSpec } from '../contract/route-spec.ts';
+
 export class StocksTraderError extends Error {
   constructor(
     readonly status: number,
@@ -23,6 +26,12 @@ export interface TransportOptions {
 
 export type FormValue = string | number | undefined;
 
+export interface RequestOptions {
+  query?: Record<string, FormValue>;
+  form?: Record<string, FormValue>;
+  json?: unknown;
+}
+
 export class Transport {
   readonly #baseUrl: string;
   readonly #token: string;
@@ -34,11 +43,17 @@ export class Transport {
     this.#fetch = options.fetch ?? fetch;
   }
 
-  async request<T>(
-    method: string,
-    path: string,
-    options: { query?: Record<string, FormValue>; form?: Record<string, FormValue>; json?: unknown } = {},
-  ): Promise<T> {
+  /** Calls one route under `prefix`; path parameters are URL-encoded. */
+  call<R extends RouteSpec>(
+    prefix: string,
+    route: R,
+    params: PathParams<R>,
+    options: RequestOptions = {},
+  ): Promise<DataOf<R>> {
+    return this.#request(route.method, fillPath(prefix, route, params, encodeURIComponent), options);
+  }
+
+  async #request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = new URL(this.#baseUrl + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));

@@ -1,6 +1,6 @@
 /**
- * Typed client for the public StocksTrader REST API. Types come from the shared wire contract;
- * the SDK imports no server code.
+ * Typed client for the public StocksTrader REST API. Paths and types come from the shared wire
+ * contract's route table; the SDK imports no server code.
  *
  * @example
  * const client = new StocksTraderClient({ baseUrl: 'http://127.0.0.1:8080', token });
@@ -20,14 +20,13 @@ import type {
   Order,
   OrdersQuery,
   PlaceOrderBody,
-  PlaceOrderData,
   Quote,
 } from '../contract/public-api.ts';
-import { Transport, type TransportOptions } from './http.ts';
+import { PUBLIC_PREFIX, PublicRoutes as Routes } from '../contract/public-routes.ts';
+import type { PathParams, RouteSpec } from '../contract/route-spec.ts';
+import { Transport, type RequestOptions, type TransportOptions } from './http.ts';
 
 export { StocksTraderError } from './http.ts';
-
-const enc = encodeURIComponent;
 
 export class StocksTraderClient {
   readonly #http: Transport;
@@ -36,78 +35,78 @@ export class StocksTraderClient {
     this.#http = new Transport(options);
   }
 
+  #call<R extends RouteSpec>(route: R, params: PathParams<R>, options?: RequestOptions) {
+    return this.#http.call(PUBLIC_PREFIX, route, params, options);
+  }
+
   /** Lists the caller's accounts. */
   accounts(): Promise<Account[]> {
-    return this.#http.request('GET', '/api/v1/accounts');
+    return this.#call(Routes.accounts, {});
   }
 
   /** Cash and margin state of one account. */
   accountState(accountId: string): Promise<AccountState> {
-    return this.#http.request('GET', `/api/v1/accounts/${enc(accountId)}`);
+    return this.#call(Routes.accountState, { account_id: accountId });
   }
 
   /** @deprecated Use {@link accountInstruments}. */
   instruments(): Promise<InstrumentShort[]> {
-    return this.#http.request('GET', '/api/v1/instruments');
+    return this.#call(Routes.instruments, {});
   }
 
   accountInstruments(accountId: string): Promise<InstrumentForAccount[]> {
-    return this.#http.request('GET', `/api/v1/accounts/${enc(accountId)}/instruments`);
+    return this.#call(Routes.accountInstruments, { account_id: accountId });
   }
 
   /** @deprecated Use {@link accountInstruments}. */
   instrument(accountId: string, ticker: string): Promise<InstrumentConditions> {
-    return this.#http.request('GET', `/api/v1/accounts/${enc(accountId)}/instruments/${enc(ticker)}`);
+    return this.#call(Routes.accountInstrument, { account_id: accountId, ticker });
   }
 
   quote(accountId: string, ticker: string): Promise<Quote> {
-    return this.#http.request('GET', `/api/v1/accounts/${enc(accountId)}/instruments/${enc(ticker)}/quote`);
+    return this.#call(Routes.quote, { account_id: accountId, ticker });
   }
 
   /** Current orders, or a history search when a query is given. */
   orders(accountId: string, query: OrdersQuery = {}): Promise<Order[]> {
-    return this.#http.request('GET', `/api/v1/accounts/${enc(accountId)}/orders`, { query: { ...query } });
+    return this.#call(Routes.orders, { account_id: accountId }, { query: { ...query } });
   }
 
   /** Open deals, or a history search when a query is given. */
   deals(accountId: string, query: DealsQuery = {}): Promise<Deal[]> {
-    return this.#http.request('GET', `/api/v1/accounts/${enc(accountId)}/deals`, { query: { ...query } });
+    return this.#call(Routes.deals, { account_id: accountId }, { query: { ...query } });
   }
 
   /** Places an order and returns its id. */
   async placeOrder(accountId: string, order: PlaceOrderBody): Promise<string> {
-    const data = await this.#http.request<PlaceOrderData>(
-      'POST',
-      `/api/v1/accounts/${enc(accountId)}/orders`,
-      { form: { ...order } },
-    );
+    const data = await this.#call(Routes.placeOrder, { account_id: accountId }, { form: { ...order } });
     return data.order_id;
   }
 
   async modifyOrder(accountId: string, orderId: string, changes: ModifyOrderBody): Promise<void> {
-    await this.#http.request('PUT', `/api/v1/accounts/${enc(accountId)}/orders/${enc(orderId)}`, {
-      form: { ...changes },
-    });
+    await this.#call(
+      Routes.modifyOrder,
+      { account_id: accountId, order_id: orderId },
+      { form: { ...changes } },
+    );
   }
 
   async cancelOrder(accountId: string, orderId: string): Promise<void> {
-    await this.#http.request('DELETE', `/api/v1/accounts/${enc(accountId)}/orders/${enc(orderId)}`);
+    await this.#call(Routes.cancelOrder, { account_id: accountId, order_id: orderId });
   }
 
   /** Sets, moves or clears (with 0) a deal's stop loss and take profit. */
   async modifyDeal(accountId: string, dealId: string, changes: ModifyDealBody): Promise<void> {
-    await this.#http.request('PUT', `/api/v1/accounts/${enc(accountId)}/deals/${enc(dealId)}`, {
-      form: { ...changes },
-    });
+    await this.#call(Routes.modifyDeal, { account_id: accountId, deal_id: dealId }, { form: { ...changes } });
   }
 
   /** Closes an open deal at market. */
   async closeDeal(accountId: string, dealId: string): Promise<void> {
-    await this.#http.request('DELETE', `/api/v1/accounts/${enc(accountId)}/deals/${enc(dealId)}`);
+    await this.#call(Routes.closeDeal, { account_id: accountId, deal_id: dealId });
   }
 
   /** Revokes the token this client uses. */
   async logout(): Promise<void> {
-    await this.#http.request('POST', '/api/v1/logout');
+    await this.#call(Routes.logout, {});
   }
 }

@@ -3,6 +3,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { AccountStatus, AccountSystem, AccountType, Side, StringEnum, TradeMode } from './public-api.ts';
+import { CALENDARS } from './enums.ts';
 
 /** Printable text: control characters (NUL, newlines, escapes) would corrupt logs and clients. */
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
@@ -17,7 +18,6 @@ export const TokenParams = Type.Object({
 export const TickerParams = Type.Object({ ticker: Type.String({ pattern: '^[A-Za-z0-9._-]{1,32}$' }) });
 
 export const CreateUserBody = Type.Object({ name: Name });
-export type CreateUserBody = Static<typeof CreateUserBody>;
 export const CreateUserData = Type.Object({ user_id: Type.String() });
 
 export const IssueTokenData = Type.Object({ token: Type.String(), token_id: Type.String() });
@@ -62,7 +62,7 @@ export const PatchAccountBody = Type.Object({
 });
 export type PatchAccountBody = Static<typeof PatchAccountBody>;
 
-export const CalendarName = StringEnum(['us_equities', 'fx', 'always'] as const);
+const CalendarName = StringEnum(CALENDARS);
 
 export const PutInstrumentBody = Type.Object({
   description: Type.Optional(Type.String({ maxLength: 200 })),

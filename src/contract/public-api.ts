@@ -6,6 +6,19 @@
  * exactly; fields marked "extension" are additions the spec allows (extra fields are permitted).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import {
+  ACCOUNT_STATUSES,
+  ACCOUNT_SYSTEMS,
+  ACCOUNT_TYPES,
+  CLIENT_ORDER_TYPES,
+  DEAL_STATUSES,
+  ORDER_STATUSES,
+  ORDER_TYPES,
+  SIDES,
+  TRADE_MODES,
+  DEFAULT_PAGE_LIMIT,
+  MAX_PAGE_LIMIT,
+} from './enums.ts';
 
 /** A string enumeration that validates with a clean `enum` keyword. */
 export function StringEnum<const T extends readonly string[]>(
@@ -15,28 +28,21 @@ export function StringEnum<const T extends readonly string[]>(
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
 
-export const Side = StringEnum(['buy', 'sell'] as const);
-export const ClientOrderType = StringEnum(['market', 'limit', 'stop'] as const);
-export const OrderType = StringEnum([
-  'market',
-  'limit',
-  'stop',
-  'stop_loss',
-  'take_profit',
-  'stop_out',
-] as const);
-export const OrderStatus = StringEnum(['active', 'in_execution', 'filled', 'rejected', 'canceled'] as const);
-export const DealStatus = StringEnum(['open', 'closing', 'closed'] as const);
-export const AccountType = StringEnum(['demo', 'real'] as const);
-export const AccountSystem = StringEnum(['netting', 'hedging'] as const);
-export const AccountStatus = StringEnum(['enabled', 'disabled', 'no_new_deals'] as const);
-export const TradeMode = StringEnum(['full', 'buy_only', 'sell_only', 'close_only', 'disabled'] as const);
+export const Side = StringEnum(SIDES);
+export const ClientOrderType = StringEnum(CLIENT_ORDER_TYPES);
+export const OrderType = StringEnum(ORDER_TYPES);
+export const OrderStatus = StringEnum(ORDER_STATUSES);
+export const DealStatus = StringEnum(DEAL_STATUSES);
+export const AccountType = StringEnum(ACCOUNT_TYPES);
+export const AccountSystem = StringEnum(ACCOUNT_SYSTEMS);
+export const AccountStatus = StringEnum(ACCOUNT_STATUSES);
+export const TradeMode = StringEnum(TRADE_MODES);
 
 /** Path identifiers: zero-padded digit strings. */
-export const AccountIdParam = Type.String({ pattern: '^[0-9]{1,15}$', description: 'Account identifier.' });
-export const OrderIdParam = Type.String({ pattern: '^[0-9]{1,15}$', description: 'Order identifier.' });
-export const DealIdParam = Type.String({ pattern: '^[0-9]{1,15}$', description: 'Deal identifier.' });
-export const TickerParam = Type.String({
+const AccountIdParam = Type.String({ pattern: '^[0-9]{1,15}$', description: 'Account identifier.' });
+const OrderIdParam = Type.String({ pattern: '^[0-9]{1,15}$', description: 'Order identifier.' });
+const DealIdParam = Type.String({ pattern: '^[0-9]{1,15}$', description: 'Deal identifier.' });
+const TickerParam = Type.String({
   pattern: '^[A-Za-z0-9._-]{1,32}$',
   description: 'Instrument identifier.',
 });
@@ -73,12 +79,12 @@ export const Account = Type.Object({
 });
 export type Account = Static<typeof Account>;
 
-export const AccountCashState = Type.Object({
+const AccountCashState = Type.Object({
   my_portfolio: Type.Number(),
   investments: Type.Number(),
   available_to_invest: Type.Number(),
 });
-export const AccountMarginState = Type.Object({
+const AccountMarginState = Type.Object({
   balance: Type.Number(),
   unrealized_pl: Type.Number(),
   equity: Type.Number(),
@@ -201,7 +207,7 @@ const Skip = Type.Integer({
 const Limit = Type.Integer({
   minimum: 1,
   maximum: Number.MAX_SAFE_INTEGER,
-  description: 'Default 100, capped at 500.',
+  description: `Default ${DEFAULT_PAGE_LIMIT}, capped at ${MAX_PAGE_LIMIT}.`,
 });
 
 export const OrdersQuery = Type.Object({
@@ -215,7 +221,7 @@ export type OrdersQuery = Static<typeof OrdersQuery>;
 
 export const DealsQuery = Type.Object({
   status: Type.Optional(
-    StringEnum(['open', 'closing', 'closed'] as const, {
+    StringEnum(DEAL_STATUSES, {
       description: 'Extension: only deals with this status.',
     }),
   ),
@@ -228,6 +234,3 @@ export type DealsQuery = Static<typeof DealsQuery>;
 
 export const PlaceOrderData = Type.Object({ order_id: Type.String() });
 export type PlaceOrderData = Static<typeof PlaceOrderData>;
-
-export const DEFAULT_PAGE_LIMIT = 100;
-export const MAX_PAGE_LIMIT = 500;

@@ -6,31 +6,41 @@
  */
 import type { Money, Price, Quantity } from './decimal.ts';
 
-export const SIDES = ['buy', 'sell'] as const;
+import {
+  ACCOUNT_STATUSES,
+  ACCOUNT_SYSTEMS,
+  ACCOUNT_TYPES,
+  CALENDARS,
+  CLIENT_ORDER_TYPES,
+  DEAL_STATUSES,
+  ORDER_STATUSES,
+  ORDER_TYPES,
+  SIDES,
+  TRADE_MODES,
+} from '../contract/enums.ts';
+
+// The wire enumerations are the contract's (the SDK ships it without the engine).
+export {
+  ACCOUNT_STATUSES,
+  ACCOUNT_SYSTEMS,
+  ACCOUNT_TYPES,
+  CALENDARS,
+  CLIENT_ORDER_TYPES,
+  DEAL_STATUSES,
+  ORDER_STATUSES,
+  ORDER_TYPES,
+  SIDES,
+  TRADE_MODES,
+};
 export type Side = (typeof SIDES)[number];
-
-export const CLIENT_ORDER_TYPES = ['market', 'limit', 'stop'] as const;
 export type ClientOrderType = (typeof CLIENT_ORDER_TYPES)[number];
-export const ORDER_TYPES = [...CLIENT_ORDER_TYPES, 'stop_loss', 'take_profit', 'stop_out'] as const;
 export type OrderType = (typeof ORDER_TYPES)[number];
-
-export const ORDER_STATUSES = ['active', 'in_execution', 'filled', 'rejected', 'canceled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
-
-export const DEAL_STATUSES = ['open', 'closing', 'closed'] as const;
 export type DealStatus = (typeof DEAL_STATUSES)[number];
-
-export const ACCOUNT_TYPES = ['demo', 'real'] as const;
 export type AccountType = (typeof ACCOUNT_TYPES)[number];
-export const ACCOUNT_SYSTEMS = ['netting', 'hedging'] as const;
 export type AccountSystem = (typeof ACCOUNT_SYSTEMS)[number];
-export const ACCOUNT_STATUSES = ['enabled', 'disabled', 'no_new_deals'] as const;
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
-
-export const TRADE_MODES = ['full', 'buy_only', 'sell_only', 'close_only', 'disabled'] as const;
 export type TradeMode = (typeof TRADE_MODES)[number];
-
-export const CALENDARS = ['us_equities', 'fx', 'always'] as const;
 export type CalendarId = (typeof CALENDARS)[number];
 
 export interface TradingConditions {

@@ -23,6 +23,9 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import fc from 'fast-check';
+import { PUBLIC_PREFIX, PublicRoutes as P } from '../../src/contract/public-routes.ts';
+import { ADMIN_PREFIX, AdminRoutes as A } from '../../src/contract/admin-routes.ts';
+import { fillPath, type PathParams, type RouteSpec } from '../../src/contract/route-spec.ts';
 import {
   ADMIN_TOKEN,
   raw,
@@ -1094,6 +1097,10 @@ async function refreshLive(t: TestServer, world: World): Promise<void> {
   }
 }
 
+/** Paths from the contract's route tables, parameters left as given (hostile text included). */
+const pub = <R extends RouteSpec>(route: R, params: PathParams<R>) => fillPath(PUBLIC_PREFIX, route, params);
+const adm = <R extends RouteSpec>(route: R, params: PathParams<R>) => fillPath(ADMIN_PREFIX, route, params);
+
 /**
  * Every endpoint (clock mutations and logout aside: they have their own phases). In `clean` mode
  * ids name real things (mostly the fuzz account's, which then owns them), otherwise anything goes.
@@ -1125,8 +1132,8 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       : idArb([...world.fuzzIds.deals, world.victimIds.closedDeal, world.otherIds.deal]);
   const ticker = mode === 'clean' ? fc.constantFrom(...TICKERS) : tickerArb();
   const bystander = fc.constantFrom(world.victim.accountId, world.other.accountId);
-  const a = (rest: fc.Arbitrary<string> = fc.constant('')) =>
-    fc.tuple(account, rest).map(([id, tail]) => `/api/v1/accounts/${id}${tail}`);
+  const a = <R extends RouteSpec>(route: R, rest: fc.Arbitrary<Record<string, string>> = fc.constant({})) =>
+    fc.tuple(account, rest).map(([id, more]) => pub(route, { ...more, account_id: id } as PathParams<R>));
   const price = good(100, 100.02, 99.5, 101, 150, 99.999, 1.1, 1.10005, 150.123, 0, '100.5', 200.01);
   const level = good(0, 80, 90, 95, 105, 110, 120, 1.05, 1.2, 150.001, '95');
   const volume = good(1, 2, 10, 0.01, 0.1, 1.5, 100_000, 100_001, '1', '0.01');
@@ -1172,20 +1179,36 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
     trade_mode: instrumentFields.trade_mode,
   };
   return [
-    { name: 'instruments', method: 'GET', api: 'public', path: fc.constant('/api/v1/instruments') },
-    { name: 'accounts', method: 'GET', api: 'public', path: fc.constant('/api/v1/accounts') },
-    { name: 'account state', method: 'GET', api: 'public', path: a() },
-    { name: 'account instruments', method: 'GET', api: 'public', path: a(fc.constant('/instruments')) },
-    { name: 'instrument', method: 'GET', api: 'public', path: a(ticker.map((t) => `/instruments/${t}`)) },
-    { name: 'quote', method: 'GET', api: 'public', path: a(ticker.map((t) => `/instruments/${t}/quote`)) },
-    { name: 'orders GET', method: 'GET', api: 'public', path: a(fc.constant('/orders')), query: history },
+    { name: 'instruments', method: 'GET', api: 'public', path: fc.constant(pub(P.instruments, {})) },
+    { name: 'accounts', method: 'GET', api: 'public', path: fc.constant(pub(P.accounts, {})) },
+    { name: 'account state', method: 'GET', api: 'public', path: a(P.accountState) },
+    { name: 'account instruments', method: 'GET', api: 'public', path: a(P.accountInstruments) },
+    {
+      name: 'instrument',
+      method: 'GET',
+      api: 'public',
+      path: a(
+        P.accountInstrument,
+        ticker.map((t) => ({ ticker: t })),
+      ),
+    },
+    {
+      name: 'quote',
+      method: 'GET',
+      api: 'public',
+      path: a(
+        P.quote,
+        ticker.map((t) => ({ ticker: t })),
+      ),
+    },
+    { name: 'orders GET', method: 'GET', api: 'public', path: a(P.orders), query: history },
     {
       name: 'orders POST',
       method: 'POST',
       api: 'public',
       required: ['ticker', 'side', 'type', 'volume'],
       cleanBody: cleanOrderBody,
-      path: a(fc.constant('/orders')),
+      path: a(P.placeOrder),
       body: {
         ticker: fc.oneof(good(...TICKERS), ticker.map(js)),
         side: good('buy', 'sell'),
@@ -1201,7 +1224,10 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       name: 'order PUT',
       method: 'PUT',
       api: 'public',
-      path: a(order.map((id) => `/orders/${id}`)),
+      path: a(
+        P.modifyOrder,
+        order.map((id) => ({ order_id: id })),
+      ),
       body: { volume, price, expiration: stamp, stop_loss: level, take_profit: level },
       // One change that fits any pending order: clear SL/TP, a later expiry, a smaller size.
       cleanBody: fc
@@ -1218,13 +1244,24 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
         )
         .map((fields) => [...fields]),
     },
-    { name: 'order DELETE', method: 'DELETE', api: 'public', path: a(order.map((id) => `/orders/${id}`)) },
-    { name: 'deals GET', method: 'GET', api: 'public', path: a(fc.constant('/deals')), query: history },
+    {
+      name: 'order DELETE',
+      method: 'DELETE',
+      api: 'public',
+      path: a(
+        P.cancelOrder,
+        order.map((id) => ({ order_id: id })),
+      ),
+    },
+    { name: 'deals GET', method: 'GET', api: 'public', path: a(P.deals), query: history },
     {
       name: 'deal PUT',
       method: 'PUT',
       api: 'public',
-      path: a(deal.map((id) => `/deals/${id}`)),
+      path: a(
+        P.modifyDeal,
+        deal.map((id) => ({ deal_id: id })),
+      ),
       body: { stop_loss: level, take_profit: level },
       cleanBody: fc
         .constantFrom<Fields>(
@@ -1237,20 +1274,30 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
         )
         .map((fields) => [...fields]),
     },
-    { name: 'deal DELETE', method: 'DELETE', api: 'public', path: a(deal.map((id) => `/deals/${id}`)) },
+    {
+      name: 'deal DELETE',
+      method: 'DELETE',
+      api: 'public',
+      path: a(
+        P.closeDeal,
+        deal.map((id) => ({ deal_id: id })),
+      ),
+    },
     {
       name: 'admin users POST',
       method: 'POST',
       api: 'admin',
       required: ['name'],
-      path: fc.constant('/admin/v1/users'),
+      path: fc.constant(adm(A.createUser, {})),
       body: { name: good('fuzz-user', 'x'.repeat(200), 'x'.repeat(201)) },
     },
     {
       name: 'admin tokens POST',
       method: 'POST',
       api: 'admin',
-      path: fc.oneof(fc.constant(world.throwawayUserId), userId).map((id) => `/admin/v1/users/${id}/tokens`),
+      path: fc
+        .oneof(fc.constant(world.throwawayUserId), userId)
+        .map((id) => adm(A.issueToken, { user_id: id })),
     },
     {
       name: 'admin token DELETE',
@@ -1258,14 +1305,14 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       api: 'admin',
       path: fc
         .tuple(safeUserId, fc.oneof(fc.integer({ min: 1, max: 400 }).map(String), hostileId()))
-        .map(([user, token]) => `/admin/v1/users/${user}/tokens/${token}`),
+        .map(([user, token]) => adm(A.revokeTokenById, { user_id: user, token_id: token })),
     },
     {
       name: 'admin tokens revoke',
       method: 'POST',
       api: 'admin',
       required: ['token'],
-      path: fc.constant('/admin/v1/tokens/revoke'),
+      path: fc.constant(adm(A.revokeToken, {})),
       body: { token: good(...world.throwawayTokens, world.revokedToken, 'no-such-token', 'x'.repeat(201)) },
     },
     {
@@ -1273,7 +1320,7 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       method: 'POST',
       api: 'admin',
       required: ['user_id', 'name', 'type', 'system', 'currency'],
-      path: fc.constant('/admin/v1/accounts'),
+      path: fc.constant(adm(A.createAccount, {})),
       body: {
         user_id: good(world.throwawayUserId, world.fuzz.userId, '999999', '0'),
         name: good('fuzz account', ''),
@@ -1287,7 +1334,7 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       name: 'admin account GET',
       method: 'GET',
       api: 'admin',
-      path: account.map((id) => `/admin/v1/accounts/${id}`),
+      path: account.map((id) => adm(A.account, { account_id: id })),
     },
     {
       name: 'admin account PATCH',
@@ -1295,7 +1342,7 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       api: 'admin',
       // Statuses change on the bystanders only, so the fuzz account keeps trading.
       path: (mode === 'clean' ? bystander : idArb([world.victim.accountId, world.other.accountId])).map(
-        (id) => `/admin/v1/accounts/${id}`,
+        (id) => adm(A.updateAccount, { account_id: id }),
       ),
       body: { name: good('renamed', ''), status: good('enabled', 'enabled', 'disabled', 'no_new_deals') },
     },
@@ -1304,7 +1351,7 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       method: 'POST',
       api: 'admin',
       required: ['amount'],
-      path: account.map((id) => `/admin/v1/accounts/${id}/balance`),
+      path: account.map((id) => adm(A.adjustBalance, { account_id: id })),
       body: { amount: good(1, -1, 0.01, 1000, -1e9, 0, 0.001), comment: good('fuzz', '') },
     },
     {
@@ -1313,7 +1360,7 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       api: 'admin',
       // Resets wipe the bystanders only: the fuzz account keeps its orders and deals to work on.
       path: (mode === 'clean' ? bystander : idArb([world.victim.accountId, world.other.accountId])).map(
-        (id) => `/admin/v1/accounts/${id}/reset`,
+        (id) => adm(A.resetAccount, { account_id: id }),
       ),
       body: { balance: good(0, 1000, 0.01, 250_000.5, -1, 0.001, 1e13) },
     },
@@ -1321,14 +1368,14 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       name: 'admin ledger',
       method: 'GET',
       api: 'admin',
-      path: account.map((id) => `/admin/v1/accounts/${id}/ledger`),
+      path: account.map((id) => adm(A.ledger, { account_id: id })),
       query: page,
     },
     {
       name: 'admin fills',
       method: 'GET',
       api: 'admin',
-      path: account.map((id) => `/admin/v1/accounts/${id}/fills`),
+      path: account.map((id) => adm(A.fills, { account_id: id })),
       query: page,
     },
     {
@@ -1339,7 +1386,7 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       path: (mode === 'clean'
         ? fc.constantFrom('FUZZ1', 'FUZZ2')
         : fc.oneof(ticker, fc.constantFrom('FUZZ1', 'FUZZ2'))
-      ).map((t) => `/admin/v1/instruments/${t}`),
+      ).map((t) => adm(A.putInstrument, { ticker: t })),
       body: instrumentFields,
     },
     {
@@ -1348,7 +1395,7 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       api: 'admin',
       path: fc
         .tuple(mode === 'clean' ? bystander : account, ticker)
-        .map(([id, t]) => `/admin/v1/accounts/${id}/instruments/${t}`),
+        .map(([id, t]) => adm(A.putOverrides, { account_id: id, ticker: t })),
       body: overrideFields,
     },
     {
@@ -1356,7 +1403,7 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       method: 'PUT',
       api: 'admin',
       required: ['bid', 'ask'],
-      path: ticker.map((t) => `/admin/v1/quotes/${t}`),
+      path: ticker.map((t) => adm(A.setQuote, { ticker: t })),
       body: {
         bid: good(99.98, 100, 100.5, 1.1, 1.10005, 149.5, 0.01),
         ask: good(100, 100.02, 100.5, 1.1001, 1.10015, 150, 0.01),
@@ -1367,30 +1414,30 @@ function endpoints(world: World, now: number, mode: 'clean' | 'hostile'): Endpoi
       name: 'admin quote GET',
       method: 'GET',
       api: 'admin',
-      path: ticker.map((t) => `/admin/v1/quotes/${t}`),
+      path: ticker.map((t) => adm(A.quote, { ticker: t })),
     },
     {
       name: 'admin ticks',
       method: 'GET',
       api: 'admin',
-      path: ticker.map((t) => `/admin/v1/quotes/${t}/ticks`),
+      path: ticker.map((t) => adm(A.ticks, { ticker: t })),
       query: { limit: page.limit },
     },
-    { name: 'admin feed', method: 'GET', api: 'admin', path: fc.constant('/admin/v1/feed') },
+    { name: 'admin feed', method: 'GET', api: 'admin', path: fc.constant(adm(A.feed, {})) },
     {
       name: 'admin feed control',
       method: 'POST',
       api: 'admin',
-      path: fc.constantFrom('/admin/v1/feed/pause', '/admin/v1/feed/resume'),
+      path: fc.constantFrom(adm(A.pauseFeed, {}), adm(A.resumeFeed, {})),
     },
     {
       name: 'admin feed step',
       method: 'POST',
       api: 'admin',
-      path: fc.constant('/admin/v1/feed/step'),
+      path: fc.constant(adm(A.stepFeed, {})),
       body: { quotes: good(1, 10, 100_000), seconds: good(0.001, 1, 60, 86_400) },
     },
-    { name: 'admin clock GET', method: 'GET', api: 'admin', path: fc.constant('/admin/v1/clock') },
+    { name: 'admin clock GET', method: 'GET', api: 'admin', path: fc.constant(adm(A.clock, {})) },
   ];
 }
 

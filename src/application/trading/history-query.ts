@@ -4,6 +4,7 @@
  * window, never touches storage (what bots poll); anything else reads the stored history.
  */
 import type { HistoryQuery } from '../storage.ts';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../../contract/enums.ts';
 
 export interface ListQuery {
   statuses?: readonly string[];
@@ -12,9 +13,6 @@ export interface ListQuery {
   skip?: number;
   limit?: number;
 }
-
-export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 500;
 
 export const LIVE_DEAL_STATUSES: readonly string[] = ['open', 'closing'];
 
@@ -31,7 +29,7 @@ export function historyQuery(query: ListQuery, current: readonly string[]): Hist
     from: query.from ?? null,
     to: query.to ?? null,
     skip: query.skip ?? 0,
-    limit: Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT),
+    limit: Math.min(query.limit ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT),
   };
 }
 

@@ -46,9 +46,8 @@ export class AuthFailureThrottle {
     reply.header('retry-after', String(wait));
     sendError(
       reply,
-      429,
+      'rate_limited',
       `too many failed authentications from this address: ${this.#rate} per second (burst ${this.#burst}); retry in ${wait} s`,
-      { error: 'rate_limited' },
     );
     return false;
   }

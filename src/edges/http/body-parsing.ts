@@ -10,6 +10,7 @@
  */
 import { parse as parseForm } from 'node:querystring';
 import type { FastifyInstance } from 'fastify';
+import { invalid } from '../../application/errors.ts';
 import { firstRepeatedKey } from './json-repeated-keys.ts';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -49,31 +50,18 @@ export function installBodyParsing(app: FastifyInstance): void {
     }
     if (text.startsWith('{') || text.startsWith('[') || text.startsWith('"')) {
       if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-        done(
-          Object.assign(
-            new Error(`request body must not nest JSON more than ${MAX_JSON_DEPTH} levels deep`),
-            {
-              statusCode: 400,
-            },
-          ),
-        );
+        done(invalid(`request body must not nest JSON more than ${MAX_JSON_DEPTH} levels deep`));
         return;
       }
       void parseJson(request, text, (error, value) => {
         if (error && /"(__proto__|constructor)"/.test(text)) {
           // The JSON may be valid; it is refused for its key, and the message should say so.
-          done(
-            Object.assign(new Error('request body must not contain __proto__ or constructor keys'), {
-              statusCode: 400,
-            }),
-          );
+          done(invalid('request body must not contain __proto__ or constructor keys'));
           return;
         }
         const repeated = error ? undefined : firstRepeatedKey(text);
         if (repeated !== undefined) {
-          done(
-            Object.assign(new Error(`repeated parameter ${repeated}: send each once`), { statusCode: 400 }),
-          );
+          done(invalid(`repeated parameter ${repeated}: send each once`));
           return;
         }
         done(error, value);

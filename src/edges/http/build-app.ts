@@ -20,8 +20,10 @@ import { BODY_LIMIT_BYTES, installBodyParsing } from './body-parsing.ts';
 import { installErrorHandling, sendError } from './error-handling.ts';
 import { installHeaderChecks } from './header-checks.ts';
 import { coerceNumericFields } from './request-coercion.ts';
-import { publicRoutes } from './public-routes.ts';
-import { adminRoutes } from './admin-routes.ts';
+import { publicRoutes } from './public/public-routes.ts';
+import { adminRoutes } from './admin/admin-routes.ts';
+import { PUBLIC_PREFIX } from '../../contract/public-routes.ts';
+import { ADMIN_PREFIX } from '../../contract/admin-routes.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
 import { AuthFailureThrottle, type AuthFailureOptions } from './auth-failures.ts';
@@ -94,7 +96,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         error.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? 'a path parameter is too long'
           : `malformed request: ${error.message}`;
-      void sendError(reply, 400, msg, { error: 'invalid_request' });
+      void sendError(reply, 'invalid_request', msg);
     },
     // Requests Node's HTTP parser rejects (unknown methods, oversized headers) get the envelope too.
     clientErrorHandler: (error, socket) => {
@@ -187,14 +189,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register((scope) => publicRoutes(scope, { ...deps, authFailures }), { prefix: '/api/v1' });
-  await app.register((scope) => adminRoutes(scope, { ...deps, authFailures }), { prefix: '/admin/v1' });
+  await app.register((scope) => publicRoutes(scope, { ...deps, authFailures }), { prefix: PUBLIC_PREFIX });
+  await app.register((scope) => adminRoutes(scope, { ...deps, authFailures }), { prefix: ADMIN_PREFIX });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ code: 'ok', status: 'live' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const reason = deps.trading.isHealthy() ? deps.notReady?.() : 'stopping after a storage failure';
     if (reason === undefined) return { code: 'ok', status: 'ready' };
-    return sendError(reply, 503, `not ready: ${reason}`, { error: 'not_ready' });
+    return sendError(reply, 'not_ready', `not ready: ${reason}`);
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

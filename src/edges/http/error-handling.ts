@@ -1,10 +1,12 @@
 /**
- * The one place that maps errors to HTTP. Every error body is {"code":"error","msg":...}.
- * Framework errors for bad input (malformed JSON, bad content types) become 400, an oversized body
- * 413; anything unexpected becomes a 500 whose internals stay in the log, not in the reply.
+ * The one place that maps errors to HTTP. Every error body is {"code":"error","msg":...,"error":code}
+ * and its status comes from the error catalogue (application/errors.ts): a caller names a code,
+ * never a status. Framework errors for bad input (malformed JSON, bad content types) become
+ * invalid_request, an oversized body body_too_large; anything unexpected becomes the one code
+ * outside the catalogue, `internal` (500), whose details stay in the log, not in the reply.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, httpStatusOf } from '../../application/errors.ts';
+import { AppError, httpStatusOf, type ErrorCode } from '../../application/errors.ts';
 import { BODY_LIMIT_BYTES } from './body-parsing.ts';
 
 interface ValidationIssue {
@@ -14,23 +16,27 @@ interface ValidationIssue {
   params?: Record<string, unknown>;
 }
 
+/** A failure the server did not foresee: not a catalogued answer, so not in the catalogue. */
+const INTERNAL = 'internal';
+
 export function sendError(
   reply: FastifyReply,
-  status: number,
+  error: ErrorCode | typeof INTERNAL,
   msg: string,
-  extra: Record<string, unknown> = {},
 ): FastifyReply {
   return reply
-    .code(status)
+    .code(error === INTERNAL ? 500 : httpStatusOf(error))
     .type('application/json; charset=utf-8')
-    .send({ code: 'error', msg, ...extra });
+    .send({ code: 'error', msg, error });
 }
 
 /** 413 for a body over the limit, whether declared by its Content-Length or found while reading. */
 export function sendBodyTooLarge(reply: FastifyReply): FastifyReply {
-  return sendError(reply, 413, `request body is too large: the limit is ${BODY_LIMIT_BYTES / 1024} KiB`, {
-    error: 'body_too_large',
-  });
+  return sendError(
+    reply,
+    'body_too_large',
+    `request body is too large: the limit is ${BODY_LIMIT_BYTES / 1024} KiB`,
+  );
 }
 
 /** Turns a schema validation failure into a message that names the field and the rule. */
@@ -58,14 +64,13 @@ export function describeValidation(issues: readonly ValidationIssue[], context: 
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {
-    if (error instanceof AppError) {
-      const status = httpStatusOf(error.code);
-      return sendError(reply, status, error.message, { error: error.code });
-    }
+    if (error instanceof AppError) return sendError(reply, error.code, error.message);
     if (error.validation) {
-      return sendError(reply, 400, describeValidation(error.validation, error.validationContext), {
-        error: 'invalid_request',
-      });
+      return sendError(
+        reply,
+        'invalid_request',
+        describeValidation(error.validation, error.validationContext),
+      );
     }
     const status = error.statusCode ?? 500;
     if (status === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -74,22 +79,18 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (status === 415 || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendError(
         reply,
-        400,
+        'invalid_request',
         'unsupported content type: send application/x-www-form-urlencoded or application/json',
-        { error: 'invalid_request' },
       );
     }
-    if (status === 429) return sendError(reply, 429, error.message, { error: 'rate_limited' });
-    if (status >= 400 && status < 500) {
-      return sendError(reply, 400, error.message || 'invalid request', { error: 'invalid_request' });
-    }
+    if (status === 429) return sendError(reply, 'rate_limited', error.message);
+    if (status >= 400 && status < 500)
+      return sendError(reply, 'invalid_request', error.message || 'invalid request');
     request.log.error({ err: error }, 'request failed');
-    return sendError(reply, 500, 'internal error', { error: 'internal' });
+    return sendError(reply, INTERNAL, 'internal error');
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 400, `unknown route: ${request.method} ${request.url.split('?')[0] ?? ''}`, {
-      error: 'unknown_route',
-    }),
+    sendError(reply, 'unknown_route', `unknown route: ${request.method} ${request.url.split('?')[0] ?? ''}`),
   );
 }

@@ -32,6 +32,6 @@ export function installHeaderChecks(app: FastifyInstance): void {
       done();
       return;
     }
-    sendError(reply, 400, problem, { error: 'invalid_request' });
+    sendError(reply, 'invalid_request', problem);
   });
 }

@@ -16,7 +16,7 @@ import type { TradingObserver } from '../../application/ports.ts';
 import type { TradingService } from '../../application/trading-service.ts';
 import type { AuthFailureThrottle } from './auth-failures.ts';
 import { sendError } from './error-handling.ts';
-import { bearerToken } from './public-routes.ts';
+import { bearerToken } from './bearer-token.ts';
 
 /** How long one rendering of the metrics is served. */
 export const METRICS_CACHE_MS = 1_000;
@@ -265,9 +265,7 @@ export class ServerMetrics implements TradingObserver {
     const token = bearerToken(request);
     if (token !== undefined && authFailures && !authFailures.admit(request, reply)) return false;
     if (token === undefined || !timingSafeEqual(sha256(token), this.#tokenHash as Buffer)) {
-      sendError(reply, 401, 'metrics token required: send Authorization: Bearer <metrics token>', {
-        error: 'unauthorized',
-      });
+      sendError(reply, 'unauthorized', 'metrics token required: send Authorization: Bearer <metrics token>');
       return false;
     }
     authFailures?.succeeded(request);

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sendError } from './error-handling.ts';
-import { bearerToken } from './public-routes.ts';
+import { bearerToken } from './bearer-token.ts';
 
 export interface RateLimitOptions {
   /** Sustained requests per second per token; 0 disables limiting. */
@@ -98,9 +98,8 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
     reply.header('retry-after', String(wait));
     return sendError(
       reply,
-      429,
+      'rate_limited',
       `rate limit exceeded: ${options.ratePerSecond} requests per second (burst ${options.burst}); retry in ${wait} s`,
-      { error: 'rate_limited' },
     );
   });
 }

@@ -1,10 +1,12 @@
 /**
- * Domain records → wire shapes of the public API. Numbers leave fixed point here and only here,
- * through exact decimal text, so the wire never shows float artefacts like 100.30000000000001.
+ * Domain records → wire shapes of the public and admin APIs (wire-input.ts is the inbound half).
+ * Numbers leave fixed point here and only here, through exact decimal text, so the wire never
+ * shows float artefacts like 100.30000000000001.
  */
 import type * as Wire from '../../contract/public-api.ts';
 import type {
   AdminAccount,
+  AdminQuote,
   Fill as WireFill,
   LedgerEntry as WireLedgerEntry,
 } from '../../contract/admin-api.ts';
@@ -143,4 +145,15 @@ export function ledgerToWire(entry: LedgerEntry): WireLedgerEntry {
     comment: entry.comment,
     time: entry.time,
   };
+}
+
+export function adminQuoteToWire(quote: Quote): AdminQuote {
+  const wire: AdminQuote = {
+    ticker: quote.ticker,
+    bid: price(quote.bid),
+    ask: price(quote.ask),
+    time: quote.time,
+  };
+  if (quote.last !== undefined) wire.last = price(quote.last);
+  return wire;
 }
