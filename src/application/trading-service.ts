@@ -14,6 +14,7 @@
 import { ACCOUNT_ID_WIDTH, DEAL_ID_WIDTH, ORDER_ID_WIDTH, formatId, parseId } from '../engine/ids.ts';
 import { effectiveConditions } from '../engine/instrument.ts';
 import {
+  emptyChangeSet,
   isEmptyChangeSet,
   type ChangeSet,
   type Command,
@@ -131,7 +132,7 @@ export class TradingService {
   async load(): Promise<void> {
     for (const instrument of await this.storage.loadInstruments()) this.engine.putInstrument(instrument);
     for (const quote of await this.storage.loadQuotes()) {
-      if (this.engine.instrument(quote.ticker)) this.engine.market.set(quote);
+      if (this.engine.instrument(quote.ticker)) this.engine.restoreQuote(quote);
     }
     for (const book of await this.storage.loadBooks()) this.#addBook(book);
   }
@@ -189,7 +190,7 @@ export class TradingService {
   quote(userId: string, accountId: string, ticker: string): { quote: Quote; instrument: Instrument } {
     this.requireBook(userId, accountId);
     const instrument = this.requireInstrument(ticker);
-    const quote = this.engine.market.get(instrument.ticker);
+    const quote = this.engine.currentQuote(instrument.ticker);
     if (!quote) throw new AppError('no_quote', `no quote for ${instrument.ticker}`);
     return { quote, instrument };
   }
@@ -520,7 +521,7 @@ export class TradingService {
     const now = this.now();
     if (this.#shared) {
       await this.#reloadStale(this.#shared);
-      await this.#shared.reserveIds(this.engine.triggers.size + 64, 64);
+      await this.#shared.reserveIds(this.engine.triggerCount() + 64, 64);
       await this.#commitSteps(this.#shared, [this.engine.expireOrders(now), this.engine.sweepStopOuts(now)]);
       return;
     }
@@ -589,7 +590,7 @@ export class TradingService {
     return {
       quotes: (quotes) => {
         // Their triggers fired in the process that applied them; here they only move prices.
-        for (const quote of this.#acceptQuotes(quotes)) this.engine.market.set(quote);
+        for (const quote of this.#acceptQuotes(quotes)) this.engine.restoreQuote(quote);
       },
       change: (change) => this.#onClusterChange(change),
       resync: () => {
@@ -739,7 +740,7 @@ export class TradingService {
     await this.#reloadStale(shared);
     const now = this.now();
     const accepted = this.#acceptQuotes(quotes);
-    const size = this.engine.triggers.size + this.openDealCount();
+    const size = this.engine.triggerCount() + this.openDealCount();
     await shared.reserveIds(size + 64, 2 * size + 64);
     const steps = accepted.map((quote) => this.engine.onQuote(quote, now));
     steps.push(this.engine.sweepStopOuts(now));
@@ -886,7 +887,7 @@ export class TradingService {
   #report(changes: ChangeSet): void {
     if (changes.events.length > 0) this.#observer?.step(changes);
     for (const event of changes.events) {
-      const level = event.type === 'margin_call' || event.type === 'stop_out' ? 'warn' : 'debug';
+      const level = event.type === 'margin_called' || event.type === 'stopped_out' ? 'warn' : 'debug';
       this.#logger[level]({ event: event.type, accountId: event.accountId, time: event.time }, event.message);
     }
   }
@@ -996,7 +997,7 @@ function livePage<T extends { id: string; status: string }>(items: Iterable<T>, 
 
 function mergeChangeSets(sets: readonly ChangeSet[]): ChangeSet {
   if (sets.length === 1 && sets[0]) return sets[0];
-  const merged: ChangeSet = { orders: [], deals: [], accounts: [], ledger: [], fills: [], events: [] };
+  const merged = emptyChangeSet();
   const orders = new Map<string, Order>();
   const deals = new Map<string, Deal>();
   const accounts = new Map<string, Account>();

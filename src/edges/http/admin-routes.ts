@@ -371,7 +371,7 @@ export async function adminRoutes(scope: FastifyInstance, deps: AdminRouteDeps):
     },
     async (request) => {
       const instrument = trading.requireInstrument(request.params.ticker);
-      const quote = trading.engine.market.get(instrument.ticker);
+      const quote = trading.engine.currentQuote(instrument.ticker);
       if (!quote) throw new AppError('no_quote', `no quote for ${instrument.ticker}`);
       return { code: 'ok' as const, data: adminQuote(quote) };
     },
