@@ -5,9 +5,14 @@
  */
 import type { EngineState } from '../engine-state.ts';
 import type { AccountBook, Deal, Order } from '../model.ts';
-import { isCrossed, triggerForDeal, triggerForOrder, triggerKey, type Trigger } from '../trigger-index.ts';
-
-const DEAL_TRIGGER_KINDS = ['stop_loss', 'take_profit'] as const;
+import {
+  DEAL_TRIGGER_KINDS,
+  isCrossed,
+  triggerForDeal,
+  triggerForOrder,
+  triggerKey,
+  type Trigger,
+} from '../trigger-index.ts';
 
 export function syncOrderTrigger(state: EngineState, book: AccountBook, order: Order): void {
   const trigger = order.status === 'active' ? triggerForOrder(order) : undefined;
