@@ -175,24 +175,45 @@ function buildWorld(rng: Rng, size: number, near: number, far: number): World {
     book.deals.set(deal.id, deal);
   }
   for (const book of books) engine.loadBook(book);
-  // A live server has a trigger group for every ticker that ever had a trigger, even at 0 resting.
+  // A live server has a trigger group for every ticker that ever had a trigger, even at 0 resting:
+  // a throwaway account rests one order per ticker, then is replaced by an empty book.
+  const warmup: AccountBook = {
+    account: {
+      ...(books[0] as AccountBook).account,
+      id: formatId(FIRST_ACCOUNT_ID + ACCOUNT_COUNT, ACCOUNT_ID_WIDTH),
+    },
+    orders: new Map(),
+    deals: new Map(),
+    overrides: new Map(),
+    version: 0,
+  };
   for (const instrument of instruments) {
-    const key = `order:warmup-${instrument.ticker}`;
-    const rule = orderTriggerRule('buy', 'limit');
-    engine.triggers.upsert({
-      key,
-      accountId: '',
+    const id = `warmup-${instrument.ticker}`;
+    warmup.orders.set(id, {
+      id,
+      accountId: warmup.account.id,
       ticker: instrument.ticker,
-      kind: 'order',
-      targetId: '',
-      level: 1,
-      ...rule,
+      side: 'buy',
+      type: 'limit',
+      volume: instrument.minVolume,
+      price: 1,
+      filledPrice: null,
+      expiration: 0,
+      stopLoss: null,
+      takeProfit: null,
+      status: 'active',
+      comment: '',
+      createTime: NOW,
+      lastModified: NOW,
+      deals: [],
+      targetDealId: null,
     });
-    engine.triggers.remove(key);
   }
+  engine.loadBook(warmup);
+  engine.replaceBook({ ...warmup, orders: new Map() });
   const triggers = orderCount + 2 * dealCount;
-  if (engine.triggers.size !== triggers) {
-    throw new Error(`loaded ${engine.triggers.size} triggers, expected ${triggers}`);
+  if (engine.triggerCount() !== triggers) {
+    throw new Error(`loaded ${engine.triggerCount()} triggers, expected ${triggers}`);
   }
   return { engine, instruments, books, triggers, fillsToFireAll: orderCount + dealCount };
 }
@@ -258,7 +279,7 @@ function runFills(seed: number, plan: Quote[]): FillRun {
   const start = process.hrtime.bigint();
   for (const quote of plan) fills += engine.onQuote(quote, NOW).fills.length;
   const seconds = secondsSince(start);
-  if (engine.triggers.size !== 0) throw new Error(`fills: ${engine.triggers.size} triggers left unfired`);
+  if (engine.triggerCount() !== 0) throw new Error(`fills: ${engine.triggerCount()} triggers left unfired`);
   if (fills !== fillsToFireAll) throw new Error(`fills: ${fills} fills, expected ${fillsToFireAll}`);
   return { fills, ticks: plan.length, seconds };
 }

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStorage } from '../src/adapters/storage/sqlite/sqlite-storage.ts';
 import { hashToken } from '../src/application/identity-service.ts';
-import type { ChangeSet } from '../src/engine/engine.ts';
+import { emptyChangeSet } from '../src/engine/engine.ts';
 import type { Deal, Order } from '../src/engine/model.ts';
 import { startServerProcess } from './http/server-process.ts';
 
@@ -38,7 +38,7 @@ async function grow(book: Book, target: number): Promise<void> {
   const statuses = ['filled', 'filled', 'canceled', 'rejected', 'filled'] as const;
   while (book.orders < target) {
     const batch = Math.min(20_000, target - book.orders);
-    const changes: ChangeSet = { orders: [], deals: [], accounts: [], ledger: [], fills: [], events: [] };
+    const changes = emptyChangeSet();
     for (let index = 0; index < batch; index += 1) {
       const n = book.orders + index;
       const time = T0 + n;

@@ -139,7 +139,7 @@ export class TradingService {
   async load(): Promise<void> {
     for (const instrument of await this.#storage.loadInstruments()) this.#engine.putInstrument(instrument);
     for (const quote of await this.#storage.loadQuotes()) {
-      if (this.#engine.instrument(quote.ticker)) this.#engine.market.set(quote);
+      if (this.#engine.instrument(quote.ticker)) this.#engine.restoreQuote(quote);
     }
     for (const book of await this.#storage.loadBooks()) this.#addBook(book);
   }
@@ -208,7 +208,7 @@ export class TradingService {
   /** The instrument's current quote: "unknown ticker" or "no quote" when there is none. */
   currentQuote(ticker: string): Quote {
     const instrument = this.requireInstrument(ticker);
-    const quote = this.#engine.market.get(instrument.ticker);
+    const quote = this.#engine.currentQuote(instrument.ticker);
     if (!quote) throw new AppError('no_quote', `no quote for ${instrument.ticker}`);
     return quote;
   }
@@ -264,7 +264,7 @@ export class TradingService {
 
   /** Resting orders, stop losses and take profits waiting for a quote to cross them. */
   triggerCount(): number {
-    return this.#engine.triggers.size;
+    return this.#engine.triggerCount();
   }
 
   // ---- Trading ----

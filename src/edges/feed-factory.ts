@@ -27,7 +27,7 @@ export function createFeed(
         instruments: engine.instruments(),
         clock,
         seed: config.seed,
-        initialQuotes: new Map([...engine.market.all()].map((quote) => [quote.ticker, quote])),
+        initialQuotes: new Map(engine.allQuotes().map((quote) => [quote.ticker, quote])),
         isOpen: (instrument, now) =>
           config.marketHours === 'ignore' || isMarketOpen(instrument.calendar, now),
         timeAcceleration: config.simulatorSpeed,

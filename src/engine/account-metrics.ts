@@ -105,8 +105,3 @@ export function accountMetrics(
     unvalued,
   };
 }
-
-/** Margin level in percent, or null when no margin is used. */
-export function marginLevel(metrics: AccountMetrics): number | null {
-  return metrics.margin > 0 ? (metrics.equity * 100) / metrics.margin : null;
-}

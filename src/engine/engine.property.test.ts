@@ -665,7 +665,7 @@ class Harness {
           const trigger = triggerForDeal(deal, kind);
           if (trigger) {
             expectedTriggers.add(trigger.key);
-            assert.deepEqual(this.engine.triggers.get(trigger.key), trigger, `trigger ${trigger.key}`);
+            assert.deepEqual(this.engine.trigger(trigger.key), trigger, `trigger ${trigger.key}`);
           }
         }
       }
@@ -693,14 +693,17 @@ class Harness {
         const trigger = triggerForOrder(order);
         assert.ok(trigger, `active order ${order.id} has no trigger level`);
         expectedTriggers.add(trigger.key);
-        assert.deepEqual(this.engine.triggers.get(trigger.key), trigger, `trigger ${trigger.key}`);
+        assert.deepEqual(this.engine.trigger(trigger.key), trigger, `trigger ${trigger.key}`);
       }
     }
     const open = [...this.deals.values()].filter((deal) => deal.status === 'open').length;
     const held = this.accounts.reduce((sum, id) => sum + (this.engine.book(id)?.deals.size ?? 0), 0);
     assert.equal(held, open, 'open deals reported vs held');
     assert.deepEqual(
-      [...this.engine.triggers.values()].map((trigger) => trigger.key).sort(),
+      this.engine
+        .restingTriggers()
+        .map((trigger) => trigger.key)
+        .sort(),
       [...expectedTriggers].sort(),
       'trigger index vs active orders and deal levels',
     );
@@ -742,7 +745,7 @@ class Harness {
     if (!this.check) return;
     const definition = instrument(quote.ticker);
     if (!this.engine.isMarketOpen(definition, this.now)) return;
-    for (const trigger of this.engine.triggers.values()) {
+    for (const trigger of this.engine.restingTriggers()) {
       if (trigger.ticker !== quote.ticker) continue;
       assert.equal(isCrossed(trigger, quote.bid, quote.ask), false, `trigger ${trigger.key} rests crossed`);
     }

@@ -25,7 +25,7 @@ function engineWithQuote(bid: number, ask: number): Engine {
   const instrument = findDefaultInstrument('AAPL.nq');
   if (!instrument) throw new Error('no AAPL.nq');
   engine.putInstrument(instrument);
-  engine.market.set({ ticker: 'AAPL.nq', bid, ask, time: NOW });
+  engine.restoreQuote({ ticker: 'AAPL.nq', bid, ask, time: NOW });
   return engine;
 }
 
@@ -74,12 +74,12 @@ describe('replacing a book from shared storage', () => {
   it('swaps the indexed triggers: the old book’s leave, the new book’s come in', () => {
     const engine = engineWithQuote(100 * PRICE, 100 * PRICE + 2_000_000);
     engine.loadBook(book([limitBuy('000000001', 90 * PRICE)], 3));
-    assert.equal(engine.triggers.size, 1);
+    assert.equal(engine.triggerCount(), 1);
     // Another process canceled order 1 and placed order 7 at 95.
     engine.replaceBook(book([limitBuy('000000007', 95 * PRICE)], 5));
-    assert.equal(engine.triggers.size, 1);
-    assert.equal(engine.triggers.has('order:000000001'), false);
-    assert.equal(engine.triggers.has('order:000000007'), true);
+    assert.equal(engine.triggerCount(), 1);
+    assert.equal(engine.hasTrigger('order:000000001'), false);
+    assert.equal(engine.hasTrigger('order:000000007'), true);
     assert.equal(engine.book(ACCOUNT)?.version, 5);
     // A quote at 94.99 fires the new order only.
     const step = engine.onQuote(
@@ -102,7 +102,7 @@ describe('replacing a book from shared storage', () => {
     assert.equal(step.fills[0]?.price, 97 * PRICE + 2_000_000, 'filled at the current ask');
     assert.equal(engine.book(ACCOUNT)?.version, 3, 'the step moved the account one version on');
     assert.equal(engine.recheckAccount(ACCOUNT, NOW).fills.length, 0, 'nothing fires twice');
-    assert.equal(engine.triggers.size, 0);
+    assert.equal(engine.triggerCount(), 0);
   });
 
   it('forgets a margin call when the fresh book has no deals, so the next one is announced', () => {
@@ -131,7 +131,7 @@ describe('replacing a book from shared storage', () => {
         NOW,
       );
     const marginCalls = () =>
-      engine.sweepStopOuts(NOW).events.filter((event) => event.type === 'margin_call').length;
+      engine.sweepStopOuts(NOW).events.filter((event) => event.type === 'margin_called').length;
     engine.loadBook(fresh(1));
     assert.equal(buy().ok, true);
     quote(90 * PRICE);
@@ -149,6 +149,6 @@ describe('replacing a book from shared storage', () => {
     engine.replaceBook(book([limitBuy('000000004', 99 * PRICE)], 2));
     const step = engine.recheckAccount(ACCOUNT, NOW);
     assert.equal(step.fills.length, 0);
-    assert.equal(engine.triggers.has('order:000000004'), true);
+    assert.equal(engine.hasTrigger('order:000000004'), true);
   });
 });

@@ -28,7 +28,9 @@ export type TriggerWatch = 'bid' | 'ask';
 export type TriggerDirection = 'at_or_below' | 'at_or_above';
 /** The order types that rest in the index until the market reaches their price. */
 export type RestingOrderType = Extract<OrderType, 'limit' | 'stop'>;
-export type DealTriggerKind = Exclude<TriggerKind, 'order'>;
+/** The levels of an open deal that rest in the index, in the order they are checked. */
+export const DEAL_TRIGGER_KINDS = ['stop_loss', 'take_profit'] as const satisfies readonly TriggerKind[];
+export type DealTriggerKind = (typeof DEAL_TRIGGER_KINDS)[number];
 
 export interface Trigger {
   /** Unique, e.g. 'order:002212096' or 'stop_loss:001389' (see `triggerKey`). */

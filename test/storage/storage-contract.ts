@@ -9,7 +9,7 @@
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChangeSet, Fill, LedgerEntry } from '../../src/engine/engine.ts';
+import { emptyChangeSet, type ChangeSet, type Fill, type LedgerEntry } from '../../src/engine/engine.ts';
 import type { Account, Deal, Instrument, Order, Quote } from '../../src/engine/model.ts';
 import type { HistoryQuery, Storage } from '../../src/application/storage.ts';
 import { DEFAULT_INSTRUMENTS } from '../../src/adapters/catalogue/default-instruments.ts';
@@ -33,7 +33,7 @@ const VOLUME = 1_000_000;
 const ANY: HistoryQuery = { statuses: [], from: null, to: null, skip: 0, limit: 500 };
 
 function emptyChanges(): ChangeSet {
-  return { orders: [], deals: [], accounts: [], ledger: [], fills: [], events: [] };
+  return emptyChangeSet();
 }
 
 function history(changes: Partial<HistoryQuery>): HistoryQuery {

@@ -105,7 +105,7 @@ export class ClusterSync {
     return {
       quotes: (quotes) => {
         // Their triggers fired in the process that applied them; here they only move prices.
-        for (const quote of this.#intake.accept(quotes)) this.#engine.market.set(quote);
+        for (const quote of this.#intake.accept(quotes)) this.#engine.restoreQuote(quote);
       },
       change: (change) => this.#onChange(change),
       resync: () => {
@@ -180,7 +180,7 @@ export class ClusterSync {
     await this.#reloadStale();
     const now = this.#now();
     const accepted = this.#intake.accept(quotes);
-    const size = this.#engine.triggers.size + this.#directory.openDealCount();
+    const size = this.#engine.triggerCount() + this.#directory.openDealCount();
     await this.#shared.reserveIds(size + 64, 2 * size + 64);
     const steps = accepted.map((quote) => this.#engine.onQuote(quote, now));
     steps.push(this.#engine.sweepStopOuts(now));
@@ -192,7 +192,7 @@ export class ClusterSync {
   /** Expirations and stop-out checks at `now`, on books brought up to date first. */
   async tick(now: number): Promise<void> {
     await this.#reloadStale();
-    await this.#shared.reserveIds(this.#engine.triggers.size + 64, 64);
+    await this.#shared.reserveIds(this.#engine.triggerCount() + 64, 64);
     await this.#commitSteps([this.#engine.expireOrders(now), this.#engine.sweepStopOuts(now)]);
   }
 

@@ -57,7 +57,7 @@ export class CommitPipeline {
   report(changes: ChangeSet): void {
     if (changes.events.length > 0) this.#observer?.step(changes);
     for (const event of changes.events) {
-      const level = event.type === 'margin_call' || event.type === 'stop_out' ? 'warn' : 'debug';
+      const level = event.type === 'margin_called' || event.type === 'stopped_out' ? 'warn' : 'debug';
       this.#logger[level]({ event: event.type, accountId: event.accountId, time: event.time }, event.message);
     }
   }

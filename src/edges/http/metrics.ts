@@ -200,7 +200,7 @@ export class ServerMetrics implements TradingObserver {
       this.#fills.set(fill.orderType, (this.#fills.get(fill.orderType) ?? 0) + 1);
     for (const event of changes.events) {
       if (event.type === 'order_rejected') this.#ordersRejected.inc();
-      else if (event.type === 'stop_out') this.#stopOuts.inc();
+      else if (event.type === 'stopped_out') this.#stopOuts.inc();
     }
   }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import type { ChangeSet } from '../../../engine/engine.ts';
+import { emptyChangeSet } from '../../../engine/engine.ts';
 import { ACCOUNT_ID_WIDTH, DEAL_ID_WIDTH, ORDER_ID_WIDTH, formatId } from '../../../engine/ids.ts';
 import type { Account, Deal, Order } from '../../../engine/model.ts';
 import { changeWriter, type ChangeBatchItem } from './change-writer.ts';
@@ -80,7 +80,7 @@ function changeSets(groups: Step[][]): ChangeBatchItem[] {
     balance: balances.get(id) ?? 0,
   });
   return groups.map((steps) => {
-    const changes: ChangeSet = { orders: [], deals: [], accounts: [], ledger: [], fills: [], events: [] };
+    const changes = emptyChangeSet();
     const quotes: ChangeBatchItem['quotes'][number][] = [];
     for (const step of steps) {
       time += 1_000;

@@ -1,0 +1,87 @@
+/**
+ * When a resting order or an SL/TP fires: a quote crossed its trigger (the crossing test and the
+ * trigger shapes live in trigger-index.ts). The trigger was already taken out of the index.
+ *
+ * - While the market is closed, nothing fires: the trigger is put back for a later quote.
+ * - A resting order past its expiration expires instead of filling.
+ * - A resting order is checked again at the trigger (account status, balance limit, margin) and
+ *   fills at the watched price, or is rejected there.
+ * - A stop loss or take profit closes its deal through a system order of its kind.
+ */
+import type { Step } from '../change-set.ts';
+import { marketIsOpen, requireInstrument, type EngineState } from '../engine-state.ts';
+import { closeThroughOrder, fillOrder } from '../execution/fill-order.ts';
+import { expireOrder, finishOrder } from '../execution/resting-orders.ts';
+import { formatPrice } from '../instrument.ts';
+import type { AccountBook, Instrument, Quote } from '../model.ts';
+import { triggeredOrderRejection } from '../risk/order-validation.ts';
+import { transition } from '../order-transitions.ts';
+import type { Trigger } from '../trigger-index.ts';
+
+export function fireTrigger(state: EngineState, step: Step, trigger: Trigger, quote: Quote): void {
+  const book = state.books.get(trigger.accountId);
+  if (!book) return;
+  const instrument = requireInstrument(state, trigger.ticker);
+  if (!marketIsOpen(state, instrument, step.now)) {
+    // Resting orders and stops wait for the session: re-arm and let a later quote fire them.
+    state.triggers.upsert(trigger);
+    return;
+  }
+  const watched = trigger.watch === 'bid' ? quote.bid : quote.ask;
+  const comparison = trigger.direction === 'at_or_below' ? '≤' : '≥';
+  const explanation = `${trigger.watch} ${formatPrice(watched, instrument)} ${comparison} ${formatPrice(trigger.level, instrument)}`;
+  if (trigger.kind === 'order') fireOrder(state, step, book, instrument, trigger, quote, explanation);
+  else fireDealLevel(state, step, book, instrument, trigger, quote, explanation);
+}
+
+function fireOrder(
+  state: EngineState,
+  step: Step,
+  book: AccountBook,
+  instrument: Instrument,
+  trigger: Trigger,
+  quote: Quote,
+  explanation: string,
+): void {
+  const order = book.orders.get(trigger.targetId);
+  if (!order) return;
+  if (order.expiration !== 0 && order.expiration <= step.now) {
+    expireOrder(state, step, book, order);
+    return;
+  }
+  const watched = trigger.watch === 'bid' ? quote.bid : quote.ask;
+  transition(order, 'in_execution', step.now);
+  const rejection = triggeredOrderRejection(state, book, instrument, order, watched);
+  if (rejection) {
+    finishOrder(state, step, book, order, 'rejected', rejection.message);
+    step.event(
+      { type: 'order_rejected', orderId: order.id, code: rejection.code },
+      book.account.id,
+      `order ${order.id} rejected at trigger: ${rejection.message}`,
+    );
+    return;
+  }
+  const rule = `${order.side} ${order.type} ${formatPrice(trigger.level, instrument)} fired: ${explanation}`;
+  fillOrder(state, step, book, instrument, order, watched, quote, rule);
+}
+
+function fireDealLevel(
+  state: EngineState,
+  step: Step,
+  book: AccountBook,
+  instrument: Instrument,
+  trigger: Trigger,
+  quote: Quote,
+  explanation: string,
+): void {
+  const deal = book.deals.get(trigger.targetId);
+  if (!deal || trigger.kind === 'order') return;
+  const name = trigger.kind === 'stop_loss' ? 'stop loss' : 'take profit';
+  closeThroughOrder(state, step, book, deal, {
+    type: trigger.kind,
+    level: trigger.level,
+    quote,
+    rule: `${name} ${formatPrice(trigger.level, instrument)} fired: ${explanation}`,
+    comment: `${name} of deal ${deal.id}`,
+  });
+}
