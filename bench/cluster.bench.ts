@@ -75,11 +75,11 @@ async function drive(
     }),
   );
   const errors = results.reduce((sum, result) => sum + result.errors, 0);
-  if (errors > 0) throw new Error(`${scenario}: ${errors} connection errors`);
-  // Refused requests are reported, not thrown: a run on shared PostgreSQL answers a few market
-  // orders with a non-2xx that is still being tracked down, and the figures stay worth printing.
   const non2xx = results.reduce((sum, result) => sum + result.non2xx, 0);
-  if (non2xx > 0) process.stderr.write(`cluster bench: ${scenario}: ${non2xx} non-2xx answers\n`);
+  if (errors > 0 || non2xx > 0) {
+    const refusals = JSON.stringify(results.map((result) => result.refusals));
+    throw new Error(`${scenario}: ${errors} connection errors, ${non2xx} non-2xx answers: ${refusals}`);
+  }
   return {
     rate: results.reduce((sum, result) => sum + result.requestsPerSecond, 0),
     p99Ms: Math.max(...results.map((result) => result.p99Ms)),

@@ -165,7 +165,7 @@ export async function runHttpBench(options: { quick: boolean }): Promise<Record<
       const failed = ours.find((result) => result.non2xx > 0 || result.errors > 0);
       if (failed) {
         throw new Error(
-          `${plan.name}: ${failed.non2xx} non-2xx responses and ${failed.errors} errors from the server`,
+          `${plan.name}: ${failed.non2xx} non-2xx responses and ${failed.errors} errors from the server: ${JSON.stringify(failed.refusals)}`,
         );
       }
       const cycles = plan.scenario === 'market-close' || plan.scenario === 'limit-cancel';
@@ -189,7 +189,8 @@ export async function runHttpBench(options: { quick: boolean }): Promise<Record<
       account: setup.market,
       pool: setup.pool,
     });
-    if (paced.non2xx > 0 || paced.errors > 0) throw new Error(`paced market orders: ${paced.non2xx} non-2xx`);
+    if (paced.non2xx > 0 || paced.errors > 0)
+      throw new Error(`paced market orders: ${paced.non2xx} non-2xx: ${JSON.stringify(paced.refusals)}`);
     figures.market_order_paced_1000_achieved_per_s = paced.requestsPerSecond;
     figures.market_order_paced_1000_p50_ms = paced.p50Ms;
     figures.market_order_paced_1000_p99_ms = paced.p99Ms;

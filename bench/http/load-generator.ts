@@ -5,7 +5,7 @@
  *
  * Usage: node --import tsx bench/http/load-generator.ts '<LoadRequest as JSON>'
  */
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import autocannon, { type Request } from 'autocannon';
 
@@ -41,6 +41,8 @@ export interface LoadResult {
   p99Ms: number;
   requests: number;
   non2xx: number;
+  /** Refused requests by status, each with the first body seen, so a bench names its refusals. */
+  refusals: Record<string, { count: number; sample: string }>;
   errors: number;
 }
 
@@ -173,6 +175,7 @@ async function runPaced(load: LoadRequest & { rate: number }): Promise<LoadResul
   const total = Math.round(load.rate * load.durationSeconds);
   const latencies: number[] = [];
   let non2xx = 0;
+  const refusals: LoadResult['refusals'] = {};
   let errors = 0;
   const send = (index: number, scheduled: number): Promise<void> =>
     new Promise((resolve) => {
@@ -189,10 +192,18 @@ async function runPaced(load: LoadRequest & { rate: number }): Promise<LoadResul
           },
         },
         (response) => {
-          response.resume();
+          const status = response.statusCode ?? 0;
+          let text = '';
+          response.on('data', (chunk: Buffer) => {
+            if (status >= 300) text += chunk.toString();
+          });
           response.on('end', () => {
             latencies.push(performance.now() - scheduled);
-            if ((response.statusCode ?? 0) >= 300) non2xx += 1;
+            if (status >= 300) {
+              non2xx += 1;
+              const seen = (refusals[String(status)] ??= { count: 0, sample: text.slice(0, 300) });
+              seen.count += 1;
+            }
             resolve();
           });
         },
@@ -224,13 +235,32 @@ async function runPaced(load: LoadRequest & { rate: number }): Promise<LoadResul
     p99Ms: percentile(0.99),
     requests: latencies.length,
     non2xx,
+    refusals,
     errors,
   };
 }
 
 export async function runLoad(load: LoadRequest): Promise<LoadResult> {
   if (load.rate !== undefined) return runPaced({ ...load, rate: load.rate });
-  const requests = scenarioRequests(load);
+  const refusals: LoadResult['refusals'] = {};
+  const requests: Request[] = scenarioRequests(load).map((request) => {
+    const inner = request.onResponse;
+    return {
+      ...request,
+      onResponse: (
+        status: number,
+        body: string,
+        context: object,
+        headers: IncomingHttpHeaders | undefined,
+      ) => {
+        if (status >= 300) {
+          const seen = (refusals[String(status)] ??= { count: 0, sample: body.slice(0, 300) });
+          seen.count += 1;
+        }
+        if (typeof inner === 'function') inner(status, body, context, headers);
+      },
+    };
+  });
   const result = await autocannon({
     url: load.url,
     connections: load.connections,
@@ -246,6 +276,7 @@ export async function runLoad(load: LoadRequest): Promise<LoadResult> {
     p99Ms: result.latency.p99,
     requests: result.requests.total,
     non2xx: result.non2xx,
+    refusals,
     errors: result.errors + result.timeouts,
   };
 }

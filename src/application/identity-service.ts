@@ -15,6 +15,9 @@
  * that becomes valid: tokens are random, so a miss is only ever cached for one presented before
  * it existed, and issuing a token through this process forgets any miss for it. Revocation never
  * depends on this cache.
+ *
+ * Concurrent requests with the same token that is not remembered (a client opening its connection
+ * pool, or every connection at once when the token's memory runs out) share one lookup.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from './errors.ts';
@@ -41,6 +44,8 @@ export class IdentityService {
   readonly #sessions = new Map<string, { userId: string; until: number }>();
   /** Hash of a token storage did not know → until when it is refused (monotonic ms). Insertion-ordered. */
   readonly #failedLookups = new Map<string, number>();
+  /** Token → its storage lookup while one is in flight. */
+  readonly #lookups = new Map<string, Promise<string | undefined>>();
   readonly #adminTokenHash: Buffer;
   readonly #now: () => number;
   readonly #monotonicMs: () => number;
@@ -97,9 +102,22 @@ export class IdentityService {
   }
 
   /** The user a bearer token belongs to, or undefined for a missing, unknown or revoked token. */
-  async authenticate(token: string): Promise<string | undefined> {
+  authenticate(token: string): Promise<string | undefined> {
     const remembered = this.rememberedUser(token);
-    if (remembered) return remembered;
+    if (remembered) return Promise.resolve(remembered);
+    const pending = this.#lookups.get(token);
+    if (pending) return pending;
+    const lookup = this.#lookUp(token).finally(() => this.#lookups.delete(token));
+    this.#lookups.set(token, lookup);
+    return lookup;
+  }
+
+  /** The lookup of `token` already in flight, if any: a request may wait on it without its own. */
+  pendingAuthentication(token: string): Promise<string | undefined> | undefined {
+    return this.#lookups.get(token);
+  }
+
+  async #lookUp(token: string): Promise<string | undefined> {
     const now = this.#monotonicMs();
     const tokenHash = hashToken(token);
     const failedUntil = this.#failedLookups.get(tokenHash);

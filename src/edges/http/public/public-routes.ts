@@ -48,10 +48,13 @@ export async function publicRoutes(scope: FastifyInstance, deps: PublicRouteDeps
       done();
       return;
     }
-    if (!authFailures.admit(request, reply)) return;
-    identity.authenticate(token).then((userId) => {
+    // A lookup of this token already in flight is shared: one client's concurrent connections
+    // reserve one failure between them, not one each, and are never throttled for their number.
+    const pending = identity.pendingAuthentication(token);
+    if (!pending && !authFailures.admit(request, reply)) return;
+    (pending ?? identity.authenticate(token)).then((userId) => {
       if (userId) {
-        authFailures.succeeded(request);
+        if (!pending) authFailures.succeeded(request);
         request.userId = userId;
         done();
         return;
