@@ -56,6 +56,9 @@ export interface Malformed {
   reason: string;
 }
 
+/** What a replay does with a malformed line: count it and go on, or fail on it. */
+export type ReplayMalformedPolicy = 'skip' | 'fail';
+
 export const TICK_COLUMNS = 'time,ticker,bid,ask[,last]';
 export const BAR_COLUMNS = 'time,ticker,open,high,low,close[,volume]';
 const KNOWN_COLUMNS = new Set([

@@ -17,6 +17,7 @@ import {
   parseHeader,
   parseTime,
   ReplayRowParser,
+  type ReplayMalformedPolicy,
   type ReplayRowParserOptions,
 } from './replay-csv.ts';
 import { LineSplitter, type SourceLine } from './replay-lines.ts';
@@ -33,7 +34,7 @@ export interface ReplayExtent {
 export function replayExtent(
   files: readonly string[],
   options: ReplayRowParserOptions,
-  onMalformed: 'skip' | 'fail',
+  onMalformed: ReplayMalformedPolicy,
 ): ReplayExtent {
   return { startMs: firstRowTime(files, options, onMalformed), endMs: lastRowTime(files) };
 }
@@ -48,7 +49,7 @@ export function dataText(line: string, first: boolean): string | undefined {
 function firstRowTime(
   files: readonly string[],
   options: ReplayRowParserOptions,
-  onMalformed: 'skip' | 'fail',
+  onMalformed: ReplayMalformedPolicy,
 ): number | undefined {
   for (const file of files) {
     let parser: ReplayRowParser | undefined;

@@ -12,7 +12,8 @@ import type { Quote } from '../../engine/model.ts';
 import { findDefaultInstrument } from '../catalogue/default-instruments.ts';
 import { ControllableClock } from '../clock/controllable-clock.ts';
 import { barPathQuotes, isMalformed, parseHeader, parseTime, ReplayRowParser } from './replay-csv.ts';
-import { MAX_BUFFERED_QUOTES, ReplayFeed, ReplayTimeline, type ReplayFeedOptions } from './replay-feed.ts';
+import { ReplayFeed, type ReplayFeedOptions } from './replay-feed.ts';
+import { MAX_BUFFERED_QUOTES, ReplayTimeline } from './replay-timeline.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
 
 const T0 = 1_773_153_000; // 2026-03-10T14:30:00Z
