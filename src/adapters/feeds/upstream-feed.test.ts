@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { startTestServer } from '../../../test/support/test-server.ts';
 import type { Clock, Logger } from '../../application/ports.ts';
 import type { Quote } from '../../engine/model.ts';
-import { parseQuote, parseRetryAfter, UpstreamFeed, type UpstreamFeedOptions } from './upstream-feed.ts';
+import { UpstreamFeed, type UpstreamFeedOptions } from './upstream-feed.ts';
+import { parseQuote, parseRetryAfter } from './upstream-quote-client.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
 
 const clock: Clock = { nowMs: () => Date.now() };
