@@ -1,6 +1,6 @@
 /**
  * Whether this process should get traffic (`/readyz`), and if not why. Not while starting: until
- * the feed's first quotes are in, so no client sees an instrument
+ * the feed's first quotes are in (Leadership.firstQuotes), so no client sees an instrument
  * unquoted; not from the moment shutdown begins; not while the feed is failing or has failed. A
  * failed commit is checked by the route itself (health-routes.ts).
  */

@@ -7,7 +7,7 @@
  *
  * Start-up order: storage, then the service (loaded under the cluster's exclusive lock on shared
  * PostgreSQL), then HTTP; only then does the process contend for the feed, and it becomes ready
- * once the feed's first quotes are in.
+ * once the feed's first quotes are in (Leadership.firstQuotes).
  */
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -125,7 +125,7 @@ async function startOnStorage(
   };
   await takeTurnForFeed(storage, trading, leader);
   // The banner and /readyz wait for the first quotes, so no client sees an instrument unquoted.
-  await leader.started();
+  await leader.firstQuotes();
   readiness.started();
 
   return { url: address, app, trading, identity, clock, storage, firstStart, close };
@@ -175,14 +175,18 @@ async function bootstrap(
   return seedFirstStart(config, parts.storage, parts.trading);
 }
 
-/** Alone on its database this process leads at once; on a shared one it hears the others and contends. */
+/**
+ * Alone on its database this process leads at once. On a shared one it first hears the other
+ * processes, then waits until its first attempt at the feed lock is decided, so that readiness
+ * knows whose quotes to wait for (Leadership.firstQuotes).
+ */
 async function takeTurnForFeed(storage: Storage, trading: TradingService, leader: Leadership): Promise<void> {
   if (!storage.shared) {
     leader.acquired();
     return;
   }
-  await storage.shared.listen(trading.clusterListener());
-  storage.shared.contendForFeed(leader);
+  await trading.joinCluster();
+  await storage.shared.contendForFeed(leader);
 }
 
 /** A replay sets the clock to its data: refused when that would go back over stored trades. */
