@@ -10,6 +10,7 @@
  * or stored before it listened. Ask only once the first attempt at the feed lock is decided.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { invalid } from '../application/errors.ts';
 import type { Feed, FeedStatus, FeedStep, Logger } from '../application/ports.ts';
 import type { FeedContender } from '../application/storage.ts';
 import type { PeriodicWork } from '../application/periodic-work.ts';
@@ -78,10 +79,7 @@ export class Leadership implements FeedContender {
     const inner = this.#feed;
     if (!inner) return undefined;
     const innerStep = inner.step?.bind(inner);
-    const standby = (): Error =>
-      Object.assign(new Error('this process is on standby: the feed runs on the leading process'), {
-        statusCode: 400,
-      });
+    const standby = (): Error => invalid('this process is on standby: the feed runs on the leading process');
     return {
       name: inner.name,
       start: () => undefined,
