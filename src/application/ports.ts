@@ -74,6 +74,11 @@ export interface Feed {
    * returns a promise that resolves when they have been delivered; the server is ready only then.
    */
   start(sink: QuoteSink): void | Promise<void>;
+  /**
+   * The instruments such a feed has quoted once `start` resolves. A process whose feed runs on
+   * another process (shared PostgreSQL) is ready once it shows a quote for each.
+   */
+  openingTickers?(): readonly string[];
   stop(): Promise<void>;
   status(): FeedStatus;
   pause?(): void;

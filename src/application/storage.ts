@@ -193,6 +193,9 @@ export interface SharedStorage {
   listen(listener: ClusterListener): Promise<void>;
   /** Runs `work` while no other process runs work given here (e.g. first-start seeding). */
   exclusively<T>(work: () => Promise<T>): Promise<T>;
-  /** Competes (until close) to be the one process that runs the feed. */
-  contendForFeed(contender: FeedContender): void;
+  /**
+   * Competes (until close) to be the one process that runs the feed. Resolves once the first
+   * attempt is decided: by then `contender.acquired` has been called if this process won.
+   */
+  contendForFeed(contender: FeedContender): Promise<void>;
 }

@@ -44,7 +44,6 @@ import {
   CURRENT_ORDER_STATUSES,
   type AccountReset,
   type AccountResetResult,
-  type ClusterListener,
   type NewAccount,
   type Page,
   type HistoryStore,
@@ -203,6 +202,11 @@ export class TradingService {
     this.requireBook(userId, accountId);
     const instrument = this.requireInstrument(ticker);
     return { quote: this.currentQuote(instrument.ticker), instrument };
+  }
+
+  /** True when the instrument has a quote in this process. */
+  isQuoted(ticker: string): boolean {
+    return this.#engine.currentQuote(ticker) !== undefined;
   }
 
   /** The instrument's current quote: "unknown ticker" or "no quote" when there is none. */
@@ -520,10 +524,10 @@ export class TradingService {
 
   // ---- Several processes on one database (see ClusterSync) ----
 
-  /** Delivers the other processes' announcements: quotes to show, accounts to reload. */
-  clusterListener(): ClusterListener {
-    if (!this.#cluster) throw new Error('the storage is not shared: there is no cluster to listen to');
-    return this.#cluster.listener();
+  /** Starts hearing the other processes' announcements: quotes to show, accounts to reload. */
+  async joinCluster(): Promise<void> {
+    if (!this.#cluster) throw new Error('the storage is not shared: there is no cluster to join');
+    await this.#cluster.join();
   }
 
   /** True when several processes may share the storage (see SharedStorage). */

@@ -3,11 +3,21 @@
  * own a server is always the leader. With a shared database (SharedStorage.contendForFeed) one
  * process leads; the others stand by, still applying quotes announced by the leader and admin
  * quotes sent to them, and one of them takes over when the leader's database session ends.
+ *
+ * Readiness (`firstQuotes`) applies the single-process rule wherever the feed runs: the leader
+ * waits for its own feed's first quotes; a process standing by waits until it shows a quote for
+ * every instrument the leader's feed opens with (`Feed.openingTickers`), announced by the leader
+ * or stored before it listened. Ask only once the first attempt at the feed lock is decided.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { invalid } from '../application/errors.ts';
 import type { Feed, FeedStatus, FeedStep, Logger } from '../application/ports.ts';
 import type { FeedContender } from '../application/storage.ts';
 import type { PeriodicWork } from '../application/periodic-work.ts';
 import type { TradingService } from '../application/trading-service.ts';
+
+/** How often a process standing by looks for the leader's first quotes while it starts. */
+const FIRST_QUOTES_POLL_MS = 20;
 
 export class Leadership implements FeedContender {
   readonly #feed: Feed | undefined;
@@ -38,9 +48,15 @@ export class Leadership implements FeedContender {
     this.#periodic.start();
   }
 
-  /** Resolves once the feed this process started has delivered its first quotes (see Feed.start). */
-  started(): Promise<void> {
-    return this.#started;
+  /**
+   * Resolves once this process shows the feed's first quotes: delivered by its own feed when it
+   * leads (see Feed.start), else by the leader's. Also resolves when leadership stops.
+   */
+  async firstQuotes(): Promise<void> {
+    const tickers = this.#feed?.openingTickers?.() ?? [];
+    while (!this.#leading && !this.#stopped && tickers.some((ticker) => !this.#trading.isQuoted(ticker)))
+      await sleep(FIRST_QUOTES_POLL_MS);
+    if (this.#leading) await this.#started;
   }
 
   lost(): void {
@@ -63,10 +79,7 @@ export class Leadership implements FeedContender {
     const inner = this.#feed;
     if (!inner) return undefined;
     const innerStep = inner.step?.bind(inner);
-    const standby = (): Error =>
-      Object.assign(new Error('this process is on standby: the feed runs on the leading process'), {
-        statusCode: 400,
-      });
+    const standby = (): Error => invalid('this process is on standby: the feed runs on the leading process');
     return {
       name: inner.name,
       start: () => undefined,

@@ -1,8 +1,13 @@
 /**
  * Composition root: wires storage, engine, application, feed and HTTP together from a resolved
  * configuration, and tears them down in order. The CLI and the tests both start servers here.
- * Configuration (config.ts), the feed (feed-factory.ts) and first-start seeding (first-start.ts)
- * live in their own modules; this one only composes them.
+ * Configuration (config.ts), the feed (feed-factory.ts), first-start seeding (first-start.ts),
+ * readiness (readiness.ts) and the order of shutdown (shutdown.ts) live in their own modules;
+ * this one only composes them.
+ *
+ * Start-up order: storage, then the service (loaded under the cluster's exclusive lock on shared
+ * PostgreSQL), then HTTP; only then does the process contend for the feed, and it becomes ready
+ * once the feed's first quotes are in (Leadership.firstQuotes).
  */
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -23,6 +28,9 @@ import { Engine } from '../engine/engine.ts';
 import type { ServerConfig } from './config.ts';
 import { createFeed } from './feed-factory.ts';
 import { saveFirstStartCredentials, seedFirstStart, type FirstStart } from './first-start.ts';
+import { listenOrRefuse } from './listen.ts';
+import { Readiness } from './readiness.ts';
+import { closeInOrder } from './shutdown.ts';
 import { StartupError } from './startup-error.ts';
 import { VERSION } from './version.ts';
 import { buildApp } from './http/build-app.ts';
@@ -38,9 +46,6 @@ export interface RunningServer {
   firstStart: FirstStart;
   close(): Promise<void>;
 }
-
-/** How long a graceful shutdown waits for open connections before closing them. */
-const CLOSE_GRACE_MS = 5_000;
 
 export async function startServer(
   config: ServerConfig,
@@ -79,9 +84,56 @@ async function startOnStorage(
   storage: Storage,
   logger: Logger,
 ): Promise<RunningServer> {
-  const clock = new ControllableClock();
   if (config.feed === 'replay' && Object.values(config.clock).some((value) => value !== undefined))
     throw new StartupError('--clock cannot be used with --feed replay: the replayed data sets the time');
+  const { engine, trading, clock, clockControl, metrics, fatal } = composeService(config, storage, logger);
+  // Processes starting together on a shared database seed it once, one after another.
+  const seed = (): Promise<{ identity: IdentityService; firstStart: FirstStart }> =>
+    bootstrap(config, { storage, trading, clockControl, logger });
+  const { identity, firstStart } = storage.shared ? await storage.shared.exclusively(seed) : await seed();
+  saveFirstStartCredentials(config, firstStart);
+
+  const ownFeed = createFeed(config, { engine, clock, logger });
+  if (ownFeed instanceof ReplayFeed) await checkReplayStart(ownFeed, storage);
+  // With a shared database one process, the leader, runs the feed and the periodic tick; the
+  // others stand by and take over when the leader's database session ends.
+  const leader = new Leadership(ownFeed, trading, new PeriodicWork(trading, logger), logger);
+  const feed = storage.shared ? leader.feed() : ownFeed;
+  const readiness = new Readiness(feed);
+  const app = await buildApp({
+    trading,
+    identity,
+    clock: clockControl,
+    feed,
+    logger,
+    version: VERSION,
+    metrics,
+    rateLimit: { ratePerSecond: config.rateLimit, burst: config.rateBurst },
+    authFailureLimit: { ratePerSecond: config.authFailureLimit, burst: config.authFailureBurst },
+    requestTimeoutMs: config.requestTimeoutMs,
+    requestLog: config.requestLog,
+    notReady: () => readiness.notReady(),
+  });
+  const address = await listenOrRefuse(app, config);
+
+  const close = closeInOrder({ readiness, leader, app, trading, storage });
+  fatal.handler = (error) => {
+    logger.fatal({ err: error }, 'storage failure: shutting down');
+    void close().finally(() => {
+      process.exitCode = 1;
+    });
+  };
+  await takeTurnForFeed(storage, trading, leader);
+  // The banner and /readyz wait for the first quotes, so no client sees an instrument unquoted.
+  await leader.firstQuotes();
+  readiness.started();
+
+  return { url: address, app, trading, identity, clock, storage, firstStart, close };
+}
+
+/** The engine and the application around it, on open storage, not yet loaded. */
+function composeService(config: ServerConfig, storage: Storage, logger: Logger) {
+  const clock = new ControllableClock();
   const engine = new Engine({
     ids: storage.ids,
     marketHours: config.marketHours,
@@ -89,7 +141,7 @@ async function startOnStorage(
     marginCallLevel: config.marginCallLevel,
     maxQuoteAgeSeconds: config.maxQuoteAgeSeconds,
   });
-  // The fatal handler needs `close`, which needs everything built below: bind it late.
+  // The fatal handler needs `close`, which needs everything built after: bound late.
   const fatal: { handler?: (error: unknown) => void } = {};
   // The metrics read the service lazily (gauges), and the service reports into the metrics.
   const ref: { trading?: TradingService } = {};
@@ -109,96 +161,32 @@ async function startOnStorage(
     hasTradingHistory: () => trading.hasTradingHistory(),
     afterMove: () => trading.tick(),
   });
-  const bootstrap = async (): Promise<{ identity: IdentityService; firstStart: FirstStart }> => {
-    await seedCatalogue(storage, DEFAULT_INSTRUMENTS);
-    await startClock(clockControl, config.clock, logger);
-    await trading.load();
-    return seedFirstStart(config, storage, trading);
-  };
-  // Processes starting together on a shared database seed it once, one after another.
-  const { identity, firstStart } = storage.shared
-    ? await storage.shared.exclusively(bootstrap)
-    : await bootstrap();
-  saveFirstStartCredentials(config, firstStart);
+  return { engine, trading, clock, clockControl, metrics, fatal };
+}
 
-  const ownFeed = createFeed(config, { engine, clock, logger });
-  if (ownFeed instanceof ReplayFeed) await checkReplayStart(ownFeed, storage);
-  // With a shared database one process, the leader, runs the feed and the periodic tick; the
-  // others stand by and take over when the leader's database session ends.
-  const leader = new Leadership(ownFeed, trading, new PeriodicWork(trading, logger), logger);
-  const feed = storage.shared ? leader.feed() : ownFeed;
-  // Not ready until the feed's first quotes are in, and again from the moment shutdown begins.
-  const readiness = { starting: true, closing: false };
-  const notReady = (): string | undefined => {
-    if (readiness.closing) return 'shutting down';
-    if (readiness.starting) return "starting: waiting for the feed's first quotes";
-    const status = feed?.status();
-    if (status?.state === 'failing' || status?.state === 'failed') {
-      const lastError = status.detail.last_error;
-      return `the ${status.name} feed is ${status.state}${lastError ? `: ${String(lastError)}` : ''}`;
-    }
-    return undefined;
-  };
-  const app = await buildApp({
-    trading,
-    identity,
-    clock: clockControl,
-    feed,
-    logger,
-    version: VERSION,
-    metrics,
-    rateLimit: { ratePerSecond: config.rateLimit, burst: config.rateBurst },
-    authFailureLimit: { ratePerSecond: config.authFailureLimit, burst: config.authFailureBurst },
-    requestTimeoutMs: config.requestTimeoutMs,
-    requestLog: config.requestLog,
-    notReady,
-  });
+/** The catalogue, the clock, the stored state, then the first start's admin token and demo user. */
+async function bootstrap(
+  config: ServerConfig,
+  parts: { storage: Storage; trading: TradingService; clockControl: ClockControl; logger: Logger },
+): Promise<{ identity: IdentityService; firstStart: FirstStart }> {
+  await seedCatalogue(parts.storage, DEFAULT_INSTRUMENTS);
+  await startClock(parts.clockControl, config.clock, parts.logger);
+  await parts.trading.load();
+  return seedFirstStart(config, parts.storage, parts.trading);
+}
 
-  let address: string;
-  try {
-    address = await app.listen({ port: config.port, host: config.host });
-  } catch (error) {
-    await app.close();
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE')
-      throw new StartupError(`port ${config.port} on ${config.host} is already in use`);
-    if (code === 'EACCES') throw new StartupError(`no permission to listen on ${config.host}:${config.port}`);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-      throw new StartupError(`cannot listen on host ${config.host}`);
-    throw error;
-  }
-  if (storage.shared) {
-    await storage.shared.listen(trading.clusterListener());
-    storage.shared.contendForFeed(leader);
-  } else {
+/**
+ * Alone on its database this process leads at once. On a shared one it first hears the other
+ * processes, then waits until its first attempt at the feed lock is decided, so that readiness
+ * knows whose quotes to wait for (Leadership.firstQuotes).
+ */
+async function takeTurnForFeed(storage: Storage, trading: TradingService, leader: Leadership): Promise<void> {
+  if (!storage.shared) {
     leader.acquired();
+    return;
   }
-
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
-      readiness.closing = true;
-      await leader.stop();
-      // Requests in flight finish; a connection still open after a grace period (a client that
-      // keeps a keep-alive socket busy) is cut rather than holding the exit for its timeout.
-      const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
-      force.unref();
-      await app.close();
-      clearTimeout(force);
-      await trading.flush().catch(() => undefined);
-      await storage.close();
-    })());
-  fatal.handler = (error) => {
-    logger.fatal({ err: error }, 'storage failure: shutting down');
-    void close().finally(() => {
-      process.exitCode = 1;
-    });
-  };
-  // The banner and /readyz wait for the first quotes, so no client sees an instrument unquoted.
-  await leader.started();
-  readiness.starting = false;
-
-  return { url: address, app, trading, identity, clock, storage, firstStart, close };
+  await trading.joinCluster();
+  await storage.shared.contendForFeed(leader);
 }
 
 /** A replay sets the clock to its data: refused when that would go back over stored trades. */

@@ -9,8 +9,9 @@ import { createServer, type Server } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_INSTRUMENTS } from '../../src/adapters/catalogue/default-instruments.ts';
+import { createTestDatabase } from '../support/postgres-cluster.ts';
 import { freePort } from '../support/server-processes.ts';
-import { ADMIN_TOKEN, TEST_DATABASE, raw, startTestServer, type TestServer } from '../support/test-server.ts';
+import { ADMIN_TOKEN, raw, startTestServer, type TestServer } from '../support/test-server.ts';
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -24,6 +25,13 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** The instruments a server does not quote right now, looked at without yielding to I/O. */
+function unquoted(t: TestServer): string[] {
+  return DEFAULT_INSTRUMENTS.map(({ ticker }) => ticker).filter(
+    (ticker) => !t.server.trading.isQuoted(ticker),
+  );
+}
+
 describe('readiness', () => {
   const servers: TestServer[] = [];
   const upstreams: Server[] = [];
@@ -35,41 +43,67 @@ describe('readiness', () => {
     }
   });
 
-  // On a shared PostgreSQL database the feed starts only once this process wins the feed lock,
-  // which can come after the first /readyz: a known gap there (docs/compatibility.md, Health).
-  it(
-    'is ready only once the simulator has quoted every instrument',
-    { skip: TEST_DATABASE === 'postgres' },
-    async () => {
-      const port = await freePort();
-      const starting = startTestServer({ feed: 'sim', port });
-      const url = `http://127.0.0.1:${port}`;
-      const notReady = new Set<string>();
-      await until('/readyz to answer 200', async () => {
-        try {
-          const response = await raw(url, 'GET', '/readyz');
-          if (response.status === 200) return true;
-          notReady.add(`${response.status} ${response.body.msg ?? ''}`);
-        } catch {
-          // Not listening yet.
-        }
-        return undefined;
-      });
-      const unquoted: string[] = [];
-      await Promise.all(
-        DEFAULT_INSTRUMENTS.map(async ({ ticker }) => {
-          const quote = await raw(url, 'GET', `/admin/v1/quotes/${encodeURIComponent(ticker)}`, {
-            token: ADMIN_TOKEN,
-          });
-          if (quote.status !== 200) unquoted.push(`${ticker}: ${quote.text}`);
-        }),
+  it('is ready only once the simulator has quoted every instrument', async () => {
+    const port = await freePort();
+    const starting = startTestServer({ feed: 'sim', port });
+    const url = `http://127.0.0.1:${port}`;
+    const notReady = new Set<string>();
+    await until('/readyz to answer 200', async () => {
+      try {
+        const response = await raw(url, 'GET', '/readyz');
+        if (response.status === 200) return true;
+        notReady.add(`${response.status} ${response.body.msg ?? ''}`);
+      } catch {
+        // Not listening yet.
+      }
+      return undefined;
+    });
+    const unquoted: string[] = [];
+    await Promise.all(
+      DEFAULT_INSTRUMENTS.map(async ({ ticker }) => {
+        const quote = await raw(url, 'GET', `/admin/v1/quotes/${encodeURIComponent(ticker)}`, {
+          token: ADMIN_TOKEN,
+        });
+        if (quote.status !== 200) unquoted.push(`${ticker}: ${quote.text}`);
+      }),
+    );
+    servers.push(await starting);
+    assert.deepEqual(unquoted, [], 'every instrument is quoted once the server is ready');
+    for (const answer of notReady)
+      assert.equal(answer, "503 not ready: starting: waiting for the feed's first quotes");
+  });
+
+  it('finishes starting (and prints its banner) only once the simulator has quoted every instrument', async () => {
+    const t = await startTestServer({ feed: 'sim' });
+    servers.push(t);
+    assert.deepEqual(unquoted(t), [], 'every instrument is quoted once start-up has finished');
+    assert.equal((await raw(t.url, 'GET', '/readyz')).status, 200);
+  });
+
+  it('on one PostgreSQL database, the leader and the process standing by each finish starting only once they show every instrument quoted', async () => {
+    const database = await createTestDatabase();
+    const started: TestServer[] = [];
+    try {
+      // Started together, so the one standing by may still be starting when the leader quotes.
+      const starts = await Promise.all(
+        [1, 2].map(() =>
+          startTestServer({ feed: 'sim', databaseUrl: database.url }).then((t) => {
+            started.push(t);
+            return { t, unquoted: unquoted(t) };
+          }),
+        ),
       );
-      servers.push(await starting);
-      assert.deepEqual(unquoted, [], 'every instrument is quoted once the server is ready');
-      for (const answer of notReady)
-        assert.equal(answer, "503 not ready: starting: waiting for the feed's first quotes");
-    },
-  );
+      const states = await Promise.all(starts.map(async ({ t }) => (await t.admin.feed()).state));
+      assert.deepEqual(states.sort(), ['running', 'standby'], 'one process leads, the other stands by');
+      for (const { t, unquoted: missing } of starts) {
+        assert.deepEqual(missing, [], 'every instrument is quoted once start-up has finished');
+        assert.equal((await raw(t.url, 'GET', '/readyz')).status, 200);
+      }
+    } finally {
+      await Promise.all(started.map((t) => t.close()));
+      await database.drop();
+    }
+  });
 
   it('answers 503 from the moment shutdown begins', async () => {
     const t = await startTestServer();

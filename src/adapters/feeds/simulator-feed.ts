@@ -260,6 +260,7 @@ export class SimulatorFeed implements Feed {
   #run = 0;
   #running = false;
   readonly #seed: number;
+  readonly #tickers: readonly string[];
   #inFlight: Promise<void> = Promise.resolve();
 
   constructor(options: SimulatorFeedOptions) {
@@ -269,9 +270,15 @@ export class SimulatorFeed implements Feed {
     }
     this.#walk = new PriceWalk(options);
     this.#seed = options.seed;
+    this.#tickers = options.instruments.map((instrument) => instrument.ticker);
     this.#clock = options.clock;
     this.#tickIntervalMs = tickIntervalMs;
     this.#onError = options.onError ?? (() => undefined);
+  }
+
+  /** Every instrument: each has a quote once `start` resolves (stored before, or opening). */
+  openingTickers(): readonly string[] {
+    return this.#tickers;
   }
 
   status(): FeedStatus {

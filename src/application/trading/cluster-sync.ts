@@ -100,8 +100,21 @@ export class ClusterSync {
     return this.#stored.get(accountId);
   }
 
+  /**
+   * Starts hearing the other processes' announcements. Quotes announced before this process
+   * listened (after it loaded) reach it only through the table, so once listening it shows the
+   * stored quote of every instrument it still has none for; one it has is as new or newer.
+   */
+  async join(): Promise<void> {
+    await this.#shared.listen(this.#listener());
+    for (const quote of await this.#storage.loadQuotes()) {
+      if (this.#engine.instrument(quote.ticker) && !this.#engine.currentQuote(quote.ticker))
+        this.#engine.restoreQuote(quote);
+    }
+  }
+
   /** Delivers the other processes' announcements: quotes to show, accounts to reload. */
-  listener(): ClusterListener {
+  #listener(): ClusterListener {
     return {
       quotes: (quotes) => {
         // Their triggers fired in the process that applied them; here they only move prices.

@@ -191,8 +191,12 @@ export class FeedLock {
     );
   }
 
-  start(): void {
-    this.#connection.connect().catch(() => this.#connection.retryLater());
+  /**
+   * Resolves once the first attempt is decided: the lock taken (the contender told), held by
+   * another process, or not reachable (tried again later, like a refusal).
+   */
+  start(): Promise<void> {
+    return this.#connection.connect().catch(() => this.#connection.retryLater());
   }
 
   async #try(contender: FeedContender, options: ChannelOptions): Promise<void> {

@@ -153,10 +153,10 @@ export class PostgresSharedStorage implements SharedStorage {
     }
   }
 
-  contendForFeed(contender: FeedContender): void {
+  contendForFeed(contender: FeedContender): Promise<void> {
     const lock = new FeedLock(this.#backgroundOptions(), contender);
     this.#connections.push(lock);
-    lock.start();
+    return lock.start();
   }
 
   /** Closes the background connections (listening, feed lock); the pool is the adapter's to end. */
