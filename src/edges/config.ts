@@ -4,6 +4,9 @@
  */
 import { RESUME_STORED_CLOCK, type ClockStart } from '../application/clock-control.ts';
 import type { SettableClockMode } from '../application/ports.ts';
+import type { ReplayMalformedPolicy } from '../adapters/feeds/replay-csv.ts';
+import type { ReplayStart } from '../adapters/feeds/replay-feed.ts';
+import { DEFAULT_UPSTREAM_REQUESTS_PER_SECOND } from '../adapters/feeds/upstream-feed.ts';
 import type { RequestLogMode } from './http/request-log.ts';
 
 export const FEEDS = ['sim', 'manual', 'replay', 'upstream'] as const;
@@ -14,8 +17,6 @@ export const CLOCK_START_MODES = [
   'running',
 ] as const satisfies readonly SettableClockMode[];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const REPLAY_ON_MALFORMED = ['skip', 'fail'] as const;
-export const REPLAY_STARTS = ['running', 'paused'] as const;
 
 export interface ServerConfig {
   port: number;
@@ -60,9 +61,9 @@ export interface ReplayConfig {
   files: string[];
   /** Data seconds per wall second; 0 replays as fast as possible. */
   speed: number;
-  onMalformed: (typeof REPLAY_ON_MALFORMED)[number];
+  onMalformed: ReplayMalformedPolicy;
   /** 'paused' holds the first quote until a resume or a step, so clients can connect first. */
-  start: (typeof REPLAY_STARTS)[number];
+  start: ReplayStart;
 }
 
 export interface UpstreamConfig {
@@ -81,7 +82,13 @@ export const DEFAULT_CONFIG: ServerConfig = {
   feed: 'sim',
   clock: RESUME_STORED_CLOCK,
   replay: { files: [], speed: 1, onMalformed: 'fail', start: 'running' },
-  upstream: { url: undefined, token: undefined, account: undefined, watch: [], requestsPerSecond: 2 },
+  upstream: {
+    url: undefined,
+    token: undefined,
+    account: undefined,
+    watch: [],
+    requestsPerSecond: DEFAULT_UPSTREAM_REQUESTS_PER_SECOND,
+  },
   adminToken: undefined,
   marketHours: 'enforce',
   logLevel: 'info',

@@ -57,7 +57,8 @@ export interface Malformed {
 }
 
 /** What a replay does with a malformed line: count it and go on, or fail on it. */
-export type ReplayMalformedPolicy = 'skip' | 'fail';
+export const REPLAY_ON_MALFORMED = ['skip', 'fail'] as const;
+export type ReplayMalformedPolicy = (typeof REPLAY_ON_MALFORMED)[number];
 
 export const TICK_COLUMNS = 'time,ticker,bid,ask[,last]';
 export const BAR_COLUMNS = 'time,ticker,open,high,low,close[,volume]';

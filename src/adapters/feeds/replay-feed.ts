@@ -49,7 +49,8 @@ import { ReplayTimeline, type ReplayBatch } from './replay-timeline.ts';
 
 const DEFAULT_REPLAY_PROGRESS_INTERVAL_MS = 5000;
 
-export type ReplayStart = 'running' | 'paused';
+export const REPLAY_STARTS = ['running', 'paused'] as const;
+export type ReplayStart = (typeof REPLAY_STARTS)[number];
 
 export interface ReplayFeedOptions {
   files: readonly string[];

@@ -19,10 +19,10 @@ import {
   FEEDS,
   LOG_LEVELS,
   MARKET_HOURS_MODES,
-  REPLAY_ON_MALFORMED,
-  REPLAY_STARTS,
   type ServerConfig,
 } from '../config.ts';
+import { REPLAY_ON_MALFORMED } from '../../adapters/feeds/replay-csv.ts';
+import { REPLAY_STARTS } from '../../adapters/feeds/replay-feed.ts';
 import { integer, list, nonEmpty, nonNegativeNumber, positiveNumber, time } from './parsers.ts';
 import { readTokenFile } from './token-file.ts';
 
