@@ -26,6 +26,7 @@ import type { Storage } from '../../src/application/storage.ts';
 import { createTestDatabase } from '../support/postgres-cluster.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 import { storageContract } from './storage-contract.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const T0 = 1_767_225_600;
 const PRICE = 100_000_000;
@@ -336,9 +337,10 @@ describe('postgres storage', () => {
     // A stale version never lands, even after the account moved on.
     assert.equal(await second.shared.commitAccount(account.id, 0, step(second.ids.nextOrderId(), 5)), false);
     if (results[0]) {
-      for (let waited = 0; announced.length === 0 && waited < 2_000; waited += 20) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor('the commit to be announced', () => announced.length > 0, {
+        timeoutMs: 2_000,
+        intervalMs: 20,
+      });
       assert.deepEqual(announced, [JSON.stringify({ type: 'account', accountId: account.id, version: 1 })]);
     }
   });
