@@ -51,6 +51,7 @@ import {
   type StoreView,
   type TestAccountInfo,
 } from '../support/trading-load.ts';
+import { createUserAccount } from '../support/user-accounts.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const ADMIN_TOKEN = 'multi-process-admin-token';
@@ -394,18 +395,11 @@ async function newAccount(
   name: string,
   balance: number,
 ): Promise<{ id: string; token: string; system: 'hedging' }> {
-  const admin = adminClient(url, ADMIN_TOKEN);
-  const userId = await admin.createUser(name);
-  const { token } = await admin.issueToken(userId);
-  const id = await admin.createAccount({
-    user_id: userId,
-    name,
-    type: 'demo',
+  const { accountId, token } = await createUserAccount(adminClient(url, ADMIN_TOKEN), name, {
     system: 'hedging',
-    currency: 'USD',
     balance,
   });
-  return { id, token, system: 'hedging' };
+  return { id: accountId, token, system: 'hedging' };
 }
 
 /**
