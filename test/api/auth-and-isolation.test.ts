@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { StocksTraderClient, type StocksTraderError } from '../../src/client/stockstrader-client.ts';
+import { StocksTraderClient } from '../../src/client/stockstrader-client.ts';
 import { ADMIN_TOKEN, raw, startTestServer, type TestServer } from '../support/test-server.ts';
 
 describe('auth and isolation', () => {
@@ -60,10 +60,11 @@ describe('auth and isolation', () => {
     await t.admin.revokeTokenById(alice.userId, issued.token_id);
     const response = await raw(t.url, 'GET', '/api/v1/accounts', { token: issued.token });
     assert.equal(response.status, 401);
-    await assert.rejects(
-      t.admin.revokeTokenById(alice.userId, issued.token_id),
-      (error: StocksTraderError) => error.status === 400,
-    );
+    await assert.rejects(t.admin.revokeTokenById(alice.userId, issued.token_id), {
+      name: 'StocksTraderError',
+      status: 400,
+      code: 'token_not_found',
+    });
   });
 
   it('hides other users’ accounts behind the same answer as a missing one', async () => {

@@ -2,37 +2,26 @@
  * The credentials a first start writes beside its SQLite database: one owner-only file per
  * database, written atomically, whatever a previous run or another user left at its path.
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   chmodSync,
   lstatSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { StocksTraderClient } from '../../src/client/stockstrader-client.ts';
 import { DEFAULT_CONFIG } from '../../src/edges/config.ts';
 import { startServer, type RunningServer } from '../../src/edges/server.ts';
+import { tempDirectories } from '../support/temp-directories.ts';
 
-const directories: string[] = [];
-after(() => {
-  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
-});
-
-function tempDirectory(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'stockstrader-credentials-'));
-  directories.push(directory);
-  return directory;
-}
+const tempDirectory = tempDirectories('stockstrader-credentials-');
 
 /** A first start with a generated admin token and the demo user, as `stockstrader serve` does. */
 async function firstStart(db: string): Promise<RunningServer> {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ReplayConfig } from '../../src/edges/config.ts';
 import { StartupError } from '../../src/edges/startup-error.ts';
 import { ADMIN_TOKEN, raw, startTestServer } from '../support/test-server.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const SAMPLES = fileURLToPath(new URL('../../samples/replay/', import.meta.url));
 const T0 = 1_773_153_000; // 2026-03-10T14:30:00Z
@@ -32,11 +33,10 @@ async function step(url: string, body: string): ReturnType<typeof raw> {
 }
 
 async function waitForState(t: Awaited<ReturnType<typeof startTestServer>>, state: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if ((await t.admin.feed()).state === state) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  assert.fail(`the feed never reached ${state}`);
+  await waitFor(`the feed to reach ${state}`, async () => (await t.admin.feed()).state === state, {
+    timeoutMs: 5_000,
+    intervalMs: 25,
+  });
 }
 
 describe('feeds through the server', () => {
@@ -53,10 +53,11 @@ describe('feeds through the server', () => {
     });
     try {
       let state = '';
-      for (let attempt = 0; attempt < 200 && state !== 'finished'; attempt++) {
-        state = (await t.admin.feed()).state;
-        if (state !== 'finished') await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitFor(
+        () => `the replay to finish (it is ${state})`,
+        async () => (state = (await t.admin.feed()).state) === 'finished',
+        { timeoutMs: 10_000, intervalMs: 50 },
+      );
       assert.equal(state, 'finished');
       const clock = await t.admin.clock();
       assert.equal(clock.mode, 'replay');

@@ -22,7 +22,7 @@ describe('token buckets', () => {
   });
 });
 
-describe('rate limits, metrics and health', () => {
+describe('rate limits', () => {
   let t: TestServer;
   let alice: TestAccount;
   before(async () => {
@@ -47,13 +47,28 @@ describe('rate limits, metrics and health', () => {
     assert.match(first?.headers.get('retry-after') ?? '', /^\d+$/);
     assert.ok(responses.every((response) => response.status === 200 || response.status === 429));
   });
+});
+
+describe('health and metrics', () => {
+  let t: TestServer;
+  let alice: TestAccount;
+  before(async () => {
+    t = await startTestServer({ rateLimit: 5, rateBurst: 5 });
+    alice = await t.newAccount();
+    // A burst over the budget, so that the metrics have a limited route to show; then a wait for
+    // the buckets to refill, so that the test's own requests are not limited.
+    await Promise.all(
+      Array.from({ length: 12 }, () => raw(t.url, 'GET', '/api/v1/accounts', { token: alice.token })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+  });
+  after(() => t.close());
 
   it('serves liveness, readiness and Prometheus metrics', async () => {
     assert.equal((await raw(t.url, 'GET', '/healthz')).status, 200);
     const ready = await raw(t.url, 'GET', '/readyz');
     assert.equal(ready.status, 200);
     assert.equal(ready.body.code, 'ok');
-    await new Promise((resolve) => setTimeout(resolve, 1100));
     await t.admin.setQuote('AAPL.nq', { bid: 100, ask: 100.02 });
     await alice.client.placeOrder(alice.accountId, {
       ticker: 'AAPL.nq',
@@ -69,6 +84,7 @@ describe('rate limits, metrics and health', () => {
         type: 'market',
         volume: 1_000_000,
       }),
+      { name: 'StocksTraderError', status: 400, code: 'invalid_volume' },
     );
     const response = await fetch(`${t.url}/metrics`);
     assert.equal(response.status, 200);

@@ -12,17 +12,15 @@ import { DEFAULT_INSTRUMENTS } from '../../src/adapters/catalogue/default-instru
 import { createTestDatabase } from '../support/postgres-cluster.ts';
 import { freePort } from '../support/server-processes.ts';
 import { ADMIN_TOKEN, raw, startTestServer, type TestServer } from '../support/test-server.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What `probe` gives once it gives anything. */
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(5);
-  }
+  let value: T | undefined;
+  await waitFor(what, async () => (value = await probe()) !== undefined, { timeoutMs, intervalMs: 5 });
+  return value as T;
 }
 
 /** The instruments a server does not quote right now, looked at without yielding to I/O. */

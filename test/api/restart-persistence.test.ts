@@ -2,6 +2,10 @@
  * A restart loses nothing: a server stopped and started again on the same database file serves the
  * same accounts, balances, orders, deals, history and quotes, its resting orders and SL/TP levels
  * still fire, and new ids carry on from the old ones without repeating any.
+ *
+ * The tests are one story around one restart and run in order: `before` builds the state and
+ * restarts; the firing test moves the quotes, and the id test counts the orders and deals that
+ * firing made, beside its own.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -244,8 +248,9 @@ describe('restart persistence', () => {
     assert.equal(new Set(deals).size, deals.length, 'deal ids are unique');
     const newOrders = orders.filter((id) => !oldOrders.includes(id));
     const newDeals = deals.filter((id) => !oldDeals.includes(id));
-    // New orders: the stop loss, the take profit and the two market orders (the fired resting orders
-    // keep their ids). New deals: bob's filled limit and sell stop, alice's closed part, bob's sell.
+    // New orders: the stop loss and the take profit the firing test set off, and the two market
+    // orders above (the fired resting orders keep their ids). New deals: bob's filled limit and sell
+    // stop, alice's closed part (all from the firing test), bob's sell.
     assert.equal(newOrders.length, 4);
     assert.equal(newDeals.length, 4);
     for (const id of newOrders) assert.ok(Number(id) > maxOf(oldOrders), `order ${id} reuses an old id`);

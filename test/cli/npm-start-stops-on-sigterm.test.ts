@@ -12,6 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../support/wait-for.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const START_TIMEOUT_MS = 90_000;
@@ -115,15 +116,18 @@ describe('npm start', { skip: process.platform !== 'linux' && 'reads the process
     started.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => started.once('exit', (code) => resolve(code)));
 
-    const deadline = performance.now() + START_TIMEOUT_MS;
     let port: number | undefined;
-    while (port === undefined) {
-      const match = /running at http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (match) port = Number(match[1]);
-      else if (performance.now() > deadline || started.exitCode !== null)
-        assert.fail(`no banner:\n${output}`);
-      else await delay(50);
-    }
+    await waitFor(
+      () => `the banner:\n${output}`,
+      () => {
+        if (started.exitCode !== null) assert.fail(`no banner:\n${output}`);
+        const match = /running at http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+        if (match) port = Number(match[1]);
+        return port !== undefined;
+      },
+      { timeoutMs: START_TIMEOUT_MS, intervalMs: 50 },
+    );
+    assert.ok(port !== undefined);
     assert.ok(await portOpen(port), 'the server listens');
 
     const tree = descendantsOf(started.pid);
@@ -137,8 +141,11 @@ describe('npm start', { skip: process.platform !== 'linux' && 'reads the process
 
     const code = await Promise.race([exited, delay(STOP_TIMEOUT_MS).then(() => 'still running')]);
     assert.equal(code, 0, `npm ended with ${String(code)}:\n${output}`);
-    const stopDeadline = performance.now() + STOP_TIMEOUT_MS;
-    while (tree.some(alive) && performance.now() < stopDeadline) await delay(50);
+    await waitFor(
+      () => `every process of the tree to exit: ${tree.filter(alive).map(commandOf).join(' | ')}`,
+      () => !tree.some(alive),
+      { timeoutMs: STOP_TIMEOUT_MS, intervalMs: 50 },
+    );
     assert.deepEqual(
       tree.filter(alive).map((pid) => `${pid} ${commandOf(pid)}`),
       [],

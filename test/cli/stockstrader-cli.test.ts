@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../support/wait-for.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/stockstrader.js', import.meta.url));
 
@@ -289,9 +290,7 @@ describe('stockstrader CLI', () => {
     ]);
     try {
       assert.match(banner, /feed:\s+upstream/);
-      for (let attempt = 0; attempt < 200 && seen.length === 0; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await waitFor('the upstream to be called', () => seen.length > 0, { timeoutMs: 5_000, intervalMs: 25 });
       assert.equal(seen[0], 'Bearer st_from_file');
       assert.match(stderr(), /warning: --upstream-token-file .* can be read by other users \(mode 644\)/);
       assert.doesNotMatch(banner, /st_from_file/);

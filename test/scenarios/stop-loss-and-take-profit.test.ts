@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
-import { allOrders, dealById, orderById, rejects400 } from './scenario-helpers.ts';
+import { allOrders, dealById, openAtMarket, orderById, rejects400 } from './scenario-helpers.ts';
 
 describe('stop loss and take profit', () => {
   let t: TestServer;
@@ -17,12 +17,9 @@ describe('stop loss and take profit', () => {
   after(() => t.close());
 
   it('passes SL/TP from a market order to its deal, and a long TP fires when bid ≥ TP', async () => {
-    const { accountId, client } = await t.newAccount({ system: 'hedging', balance: 10_000 });
-    await t.admin.setQuote('AAPL.nq', { bid: 100, ask: 100.02 });
-    const orderId = await client.placeOrder(accountId, {
+    const { accountId, client, orderId } = await openAtMarket(t, 'hedging', {
       ticker: 'AAPL.nq',
       side: 'buy',
-      type: 'market',
       volume: 10,
       stop_loss: 99.5,
       take_profit: 101,
@@ -66,12 +63,9 @@ describe('stop loss and take profit', () => {
   });
 
   it('sets, moves and clears SL/TP on a deal; the moved stop loss is the one that fires', async () => {
-    const { accountId, client } = await t.newAccount({ system: 'hedging', balance: 10_000 });
-    await t.admin.setQuote('MSFT.nq', { bid: 100, ask: 100.02 });
-    const orderId = await client.placeOrder(accountId, {
+    const { accountId, client, orderId } = await openAtMarket(t, 'hedging', {
       ticker: 'MSFT.nq',
       side: 'buy',
-      type: 'market',
       volume: 4,
     });
     const dealId = (await orderById(client, accountId, orderId)).deals[0] ?? '';
@@ -112,12 +106,13 @@ describe('stop loss and take profit', () => {
   });
 
   it('a short watches the ask: SL when ask ≥ SL, TP when ask ≤ TP', async () => {
-    const { accountId, client } = await t.newAccount({ system: 'hedging', balance: 10_000 });
-    await t.admin.setQuote('NVDA.nq', { bid: 100, ask: 100.02 });
-    const slOrder = await client.placeOrder(accountId, {
+    const {
+      accountId,
+      client,
+      orderId: slOrder,
+    } = await openAtMarket(t, 'hedging', {
       ticker: 'NVDA.nq',
       side: 'sell',
-      type: 'market',
       volume: 2,
       stop_loss: 101,
     });

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
-import { dealById, orderById } from './scenario-helpers.ts';
+import { dealById, openAtMarket, orderById } from './scenario-helpers.ts';
 
 describe('stop loss on a gap', () => {
   let t: TestServer;
@@ -15,12 +15,9 @@ describe('stop loss on a gap', () => {
   after(() => t.close());
 
   it('a long stop loss at 99.50 gapped through by bid 99.40 closes at 99.40', async () => {
-    const { accountId, client } = await t.newAccount({ system: 'netting', balance: 10_000 });
-    await t.admin.setQuote('AAPL.nq', { bid: 100, ask: 100.02 });
-    const orderId = await client.placeOrder(accountId, {
+    const { accountId, client, orderId } = await openAtMarket(t, 'netting', {
       ticker: 'AAPL.nq',
       side: 'buy',
-      type: 'market',
       volume: 10,
       stop_loss: 99.5,
     });
@@ -70,12 +67,9 @@ describe('stop loss on a gap', () => {
   });
 
   it('a short stop loss at 101 gapped through by ask 101.30 closes at 101.30', async () => {
-    const { accountId, client } = await t.newAccount({ system: 'netting', balance: 10_000 });
-    await t.admin.setQuote('MSFT.nq', { bid: 100, ask: 100.02 });
-    const orderId = await client.placeOrder(accountId, {
+    const { accountId, client, orderId } = await openAtMarket(t, 'netting', {
       ticker: 'MSFT.nq',
       side: 'sell',
-      type: 'market',
       volume: 5,
       stop_loss: 101,
     });

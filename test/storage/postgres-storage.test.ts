@@ -7,10 +7,9 @@
  * Databases come from test/support/postgres-cluster.ts: the cluster of the whole run when
  * scripts/test.ts started one, else a throwaway cluster of this process.
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, cpSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import {
@@ -26,20 +25,13 @@ import type { Storage } from '../../src/application/storage.ts';
 import { createTestDatabase } from '../support/postgres-cluster.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 import { storageContract } from './storage-contract.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { tempDirectories } from '../support/temp-directories.ts';
 
 const T0 = 1_767_225_600;
 const PRICE = 100_000_000;
 
-const directories: string[] = [];
-after(() => {
-  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
-});
-
-function tempDirectory(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'stockstrader-pg-migrations-'));
-  directories.push(directory);
-  return directory;
-}
+const tempDirectory = tempDirectories('stockstrader-pg-migrations-');
 
 async function query<T extends Record<string, unknown>>(url: string, text: string): Promise<T[]> {
   const client = new Client({ connectionString: url });
@@ -336,9 +328,10 @@ describe('postgres storage', () => {
     // A stale version never lands, even after the account moved on.
     assert.equal(await second.shared.commitAccount(account.id, 0, step(second.ids.nextOrderId(), 5)), false);
     if (results[0]) {
-      for (let waited = 0; announced.length === 0 && waited < 2_000; waited += 20) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor('the commit to be announced', () => announced.length > 0, {
+        timeoutMs: 2_000,
+        intervalMs: 20,
+      });
       assert.deepEqual(announced, [JSON.stringify({ type: 'account', accountId: account.id, version: 1 })]);
     }
   });

@@ -2,37 +2,27 @@
  * The SQLite adapter: the storage contract on a temp file per test, plus what only this adapter
  * has: its numbered, append-only migrations.
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   appendFileSync,
   chmodSync,
   cpSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS_DIR, SqliteStorage } from '../../src/adapters/storage/sqlite/sqlite-storage.ts';
 import { readMigrations } from '../../src/adapters/storage/migrations.ts';
 import type { Storage } from '../../src/application/storage.ts';
 import { storageContract } from './storage-contract.ts';
+import { tempDirectories } from '../support/temp-directories.ts';
 
-const directories: string[] = [];
-after(() => {
-  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
-});
-
-function tempDirectory(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'stockstrader-sqlite-'));
-  directories.push(directory);
-  return directory;
-}
+const tempDirectory = tempDirectories('stockstrader-sqlite-');
 
 storageContract('sqlite', async () => {
   const directory = tempDirectory();

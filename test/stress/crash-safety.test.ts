@@ -60,28 +60,6 @@ function tempDir(): string {
   return dir;
 }
 
-function startServer(db: string): Promise<ServerProcess> {
-  return processes.start(
-    [
-      '--db',
-      db,
-      '--feed',
-      'manual',
-      '--market-hours',
-      'ignore',
-      '--admin-token',
-      ADMIN_TOKEN,
-      '--log-level',
-      'silent',
-      '--no-demo',
-      '--max-quote-age',
-      '0',
-    ],
-    // No rate limiting: the load is deliberately heavier than one client should send.
-    { ...process.env, STOCKSTRADER_RATE_LIMIT: '0' },
-  );
-}
-
 /** The SQLite file, read directly. */
 function sqliteStore(path: string): StoreView {
   const read = <T>(work: (db: Database.Database) => T): T => {
@@ -164,7 +142,7 @@ describe('crash safety', { timeout: 600_000 }, () => {
     const harness = new TradingLoad({ seed: SEED, adminToken: ADMIN_TOKEN, tag: 'crash', idsIncrease: true });
     const ownedLimits = new Map<number, string[]>();
 
-    let server = await startServer(dbPath);
+    let server = await processes.startOnSqlite(dbPath, ADMIN_TOKEN);
     await harness.setUp(server.url, [
       { system: 'netting', currency: 'USD' },
       { system: 'hedging', currency: 'USD' },
@@ -196,7 +174,7 @@ describe('crash safety', { timeout: 600_000 }, () => {
       await load;
       assert.deepEqual(harness.problems, [], `seed ${SEED}, after kill ${kills + 1}`);
 
-      server = await startServer(dbPath);
+      server = await processes.startOnSqlite(dbPath, ADMIN_TOKEN);
       await harness.verify(server.url, store);
     }
 
@@ -221,7 +199,7 @@ describe('graceful shutdown', { timeout: 300_000 }, () => {
   it('finishes in-flight requests on SIGTERM, exits 0 and leaves a sound database', async (t: TestContext) => {
     const dir = tempDir();
     const dbPath = join(dir, 'graceful.db');
-    const server = await startServer(dbPath);
+    const server = await processes.startOnSqlite(dbPath, ADMIN_TOKEN);
     const admin = adminClient(server.url, ADMIN_TOKEN);
     const userId = await admin.createUser('graceful');
     const { token } = await admin.issueToken(userId);

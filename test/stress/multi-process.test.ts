@@ -51,6 +51,8 @@ import {
   type StoreView,
   type TestAccountInfo,
 } from '../support/trading-load.ts';
+import { createUserAccount } from '../support/user-accounts.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const ADMIN_TOKEN = 'multi-process-admin-token';
 const KILLS = positiveInteger(process.env.MULTI_KILLS, 4);
@@ -364,23 +366,23 @@ async function quotePropagation(nodes: readonly LoadNode[], harness: TradingLoad
           .filter((other) => other !== node)
           .map(async (other) => {
             const admin = adminClient(other.url, ADMIN_TOKEN);
-            for (;;) {
-              const seen = await admin.getQuote(instrument.ticker);
-              const elapsed = Date.now() - sent;
-              if (
-                Math.round(seen.bid * instrument.scale) === quote.bid &&
-                Math.round(seen.ask * instrument.scale) === quote.ask
-              ) {
-                worst = Math.max(worst, elapsed);
-                return;
-              }
-              assert.ok(
-                elapsed <= QUOTE_PROPAGATION_MS,
-                `a quote of ${instrument.ticker} sent through ${node.name} has not reached ${other.name} ` +
-                  `after ${elapsed} ms (it shows ${seen.bid}/${seen.ask})`,
-              );
-              await sleep(5);
-            }
+            let seen: { bid: number; ask: number } | undefined;
+            let elapsed = 0;
+            await waitFor(
+              () =>
+                `a quote of ${instrument.ticker} sent through ${node.name} to reach ${other.name} ` +
+                `(after ${elapsed} ms it shows ${seen?.bid}/${seen?.ask})`,
+              async () => {
+                seen = await admin.getQuote(instrument.ticker);
+                elapsed = Date.now() - sent;
+                return (
+                  Math.round(seen.bid * instrument.scale) === quote.bid &&
+                  Math.round(seen.ask * instrument.scale) === quote.ask
+                );
+              },
+              { timeoutMs: QUOTE_PROPAGATION_MS, intervalMs: 5 },
+            );
+            worst = Math.max(worst, elapsed);
           }),
       );
     }
@@ -393,18 +395,11 @@ async function newAccount(
   name: string,
   balance: number,
 ): Promise<{ id: string; token: string; system: 'hedging' }> {
-  const admin = adminClient(url, ADMIN_TOKEN);
-  const userId = await admin.createUser(name);
-  const { token } = await admin.issueToken(userId);
-  const id = await admin.createAccount({
-    user_id: userId,
-    name,
-    type: 'demo',
+  const { accountId, token } = await createUserAccount(adminClient(url, ADMIN_TOKEN), name, {
     system: 'hedging',
-    currency: 'USD',
     balance,
   });
-  return { id, token, system: 'hedging' };
+  return { id: accountId, token, system: 'hedging' };
 }
 
 /**
@@ -736,16 +731,11 @@ async function quotesAdvance(
   await Promise.all(
     members.map(async (member) => {
       const before = (await quoteTime(member, account)) ?? 0;
-      const started = Date.now();
-      for (;;) {
-        await sleep(250);
-        const now = (await quoteTime(member, account)) ?? 0;
-        if (now > before) return;
-        assert.ok(
-          Date.now() - started <= 5_000,
-          `${where}: the EURUSD quote time on ${member.node.name} stays at ${before || 'no quote'} for 5 s`,
-        );
-      }
+      await waitFor(
+        `${where}: the EURUSD quote time on ${member.node.name} to move past ${before || 'no quote'}`,
+        async () => ((await quoteTime(member, account)) ?? 0) > before,
+        { timeoutMs: 5_000, intervalMs: 250 },
+      );
     }),
   );
 }

@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { StocksTraderClient } from '../../src/client/stockstrader-client.ts';
 import { seededRandom } from '../support/seeded-random.ts';
-import { ServerProcesses, type ServerProcess } from '../support/server-processes.ts';
+import { ServerProcesses } from '../support/server-processes.ts';
+import { createUserAccount } from '../support/user-accounts.ts';
 import { positiveInteger, sleep } from '../support/trading-load.ts';
 
 const ADMIN_TOKEN = 'reset-crash-admin-token';
@@ -33,27 +34,6 @@ after(async () => {
   await processes.killAll();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-function start(db: string): Promise<ServerProcess> {
-  return processes.start(
-    [
-      '--db',
-      db,
-      '--feed',
-      'manual',
-      '--market-hours',
-      'ignore',
-      '--admin-token',
-      ADMIN_TOKEN,
-      '--log-level',
-      'silent',
-      '--no-demo',
-      '--max-quote-age',
-      '0',
-    ],
-    { ...process.env, STOCKSTRADER_RATE_LIMIT: '0' },
-  );
-}
 
 interface Account {
   id: string;
@@ -98,7 +78,7 @@ describe('account reset under SIGKILL', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stockstrader-reset-crash-'));
     dirs.push(dir);
     const db = join(dir, 'server.db');
-    let server = await start(db);
+    let server = await processes.startOnSqlite(db, ADMIN_TOKEN);
     let admin = new AdminClient({ baseUrl: server.url, token: ADMIN_TOKEN });
     await admin.setQuote('AAPL.nq', { bid: 100, ask: 100.02 });
     const accounts: Account[] = [];
@@ -106,17 +86,8 @@ describe('account reset under SIGKILL', () => {
       ['alice', 10_000],
       ['bob', 25_000],
     ] as const) {
-      const userId = await admin.createUser(name);
-      const { token } = await admin.issueToken(userId);
-      const id = await admin.createAccount({
-        user_id: userId,
-        name,
-        type: 'demo',
-        system: 'netting',
-        currency: 'USD',
-        balance: opening,
-      });
-      accounts.push({ id, token, opening });
+      const { accountId, token } = await createUserAccount(admin, name, { balance: opening });
+      accounts.push({ id: accountId, token, opening });
     }
     let highestOrder = '';
 
@@ -144,7 +115,7 @@ describe('account reset under SIGKILL', () => {
       await processes.killHard(server);
       await reset;
 
-      server = await start(db);
+      server = await processes.startOnSqlite(db, ADMIN_TOKEN);
       admin = new AdminClient({ baseUrl: server.url, token: ADMIN_TOKEN });
       const opened = (account: Account): View => ({
         orders: [],

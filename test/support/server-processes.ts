@@ -44,6 +44,32 @@ export class ServerProcesses {
   readonly #ports = new Set<number>();
 
   /**
+   * Starts a server for crash tests on the SQLite file `db`: the manual feed, market hours
+   * ignored, quotes never stale, no demo user, silent logs and no rate limiting (the load is
+   * deliberately heavier than one client should send).
+   */
+  startOnSqlite(db: string, adminToken: string): Promise<ServerProcess> {
+    return this.start(
+      [
+        '--db',
+        db,
+        '--feed',
+        'manual',
+        '--market-hours',
+        'ignore',
+        '--admin-token',
+        adminToken,
+        '--log-level',
+        'silent',
+        '--no-demo',
+        '--max-quote-age',
+        '0',
+      ],
+      { ...process.env, STOCKSTRADER_RATE_LIMIT: '0' },
+    );
+  }
+
+  /**
    * Starts `stockstrader serve <args> --port <free port>` and resolves once it serves requests;
    * retries on the rare port race. `args` must not name a port; `nodeArgs` go to node itself
    * (e.g. `--cpu-prof`).

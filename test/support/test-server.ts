@@ -9,6 +9,7 @@ import { pino, type DestinationStream } from 'pino';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createTestDatabase } from './postgres-cluster.ts';
+import { createUserAccount } from './user-accounts.ts';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { StocksTraderClient } from '../../src/client/stockstrader-client.ts';
 import { DEFAULT_CONFIG, type ServerConfig } from '../../src/edges/config.ts';
@@ -124,16 +125,11 @@ export async function startTestServer(
       }
     },
     async newAccount(options = {}) {
-      const userId = await admin.createUser(`user-${Math.random().toString(36).slice(2, 8)}`);
-      const { token } = await admin.issueToken(userId);
-      const accountId = await admin.createAccount({
-        user_id: userId,
-        name: 'test account',
-        type: 'demo',
-        system: options.system ?? 'netting',
-        currency: options.currency ?? 'USD',
-        balance: options.balance ?? 100_000,
-      });
+      const { userId, token, accountId } = await createUserAccount(
+        admin,
+        `user-${Math.random().toString(36).slice(2, 8)}`,
+        { ...options, accountName: 'test account' },
+      );
       return { userId, token, accountId, client: new StocksTraderClient({ baseUrl: testServer.url, token }) };
     },
     async close() {
