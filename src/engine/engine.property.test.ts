@@ -245,6 +245,7 @@ class Harness {
         deals: new Map(),
         overrides: new Map(),
         version: 0,
+        lastEventId: 0,
       });
       this.accounts.push(setup.id);
       this.initial.set(setup.id, balance);
