@@ -47,6 +47,7 @@ import {
   type ClusterListener,
   type NewAccount,
   type Page,
+  type EventStore,
   type HistoryStore,
   type IdentityStore,
   type TradingStore,
@@ -65,12 +66,13 @@ import {
 import { normaliseAccountId, normaliseDealId, normaliseOrderId } from './trading/id-normalisation.ts';
 import { mergeChangeSets } from './trading/merge-change-sets.ts';
 import { QuoteIntake, latestQuotes } from './trading/quote-intake.ts';
+import { StreamHub } from './streaming/stream-hub.ts';
 
 export type { ListQuery } from './trading/history-query.ts';
 
 export interface TradingServiceOptions {
   engine: Engine;
-  storage: TradingStore & HistoryStore & Pick<IdentityStore, 'userExists'>;
+  storage: TradingStore & HistoryStore & EventStore & Pick<IdentityStore, 'userExists'>;
   clock: Clock;
   logger: Logger;
   /** Called when memory and storage may have diverged; the process should stop. */
@@ -102,6 +104,8 @@ export class TradingService {
   readonly #intake: QuoteIntake;
   /** Set when several processes share the database: changes then go through account versions. */
   readonly #cluster: ClusterSync | undefined;
+  /** The account event and quote streams of this process's subscribers. */
+  readonly streams: StreamHub;
   /** The last reset asked for: resets run one at a time, as each reads opening balances first. */
   #resets: Promise<unknown> = Promise.resolve();
 
@@ -111,14 +115,22 @@ export class TradingService {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#observer = options.observer;
+    this.streams = new StreamHub({
+      store: options.storage,
+      durable: () => this.flush(),
+      currentQuote: (ticker) => options.engine.currentQuote(ticker),
+    });
     this.#pipeline = new CommitPipeline({
       storage: options.storage,
       logger: options.logger,
       onFatal: options.onFatal,
       observer: options.observer,
+      events: this.streams,
     });
     this.#directory = new AccountDirectory(options.engine);
-    this.#intake = new QuoteIntake(options.engine, options.logger, options.observer);
+    this.#intake = new QuoteIntake(options.engine, options.logger, options.observer, (quotes) =>
+      this.streams.quotes(quotes),
+    );
     const shared = options.storage.shared;
     this.#cluster = shared
       ? new ClusterSync({
@@ -347,6 +359,7 @@ export class TradingService {
       deals: new Map(),
       overrides: new Map(),
       version: 0,
+      lastEventId: 0,
     });
     this.#logger.info(
       { event: 'account_created', accountId: created.id, userId: created.userId },
@@ -408,6 +421,10 @@ export class TradingService {
       for (const { accountId, balance } of results) {
         this.#logger.info({ event: 'account_reset', accountId, balance }, 'account reset');
       }
+      this.streams.accountsReset(
+        results.map((result) => result.accountId),
+        (error) => this.#logger.error({ err: error }, 'telling stream subscribers of a reset failed'),
+      );
       return results;
     });
   }
@@ -438,6 +455,7 @@ export class TradingService {
         deals: new Map(),
         overrides: book.overrides,
         version: book.version + 1,
+        lastEventId: book.lastEventId,
       });
     }
     return this.#pipeline.track(this.#storage.resetAccounts(resets, this.now()));
@@ -523,7 +541,19 @@ export class TradingService {
   /** Delivers the other processes' announcements: quotes to show, accounts to reload. */
   clusterListener(): ClusterListener {
     if (!this.#cluster) throw new Error('the storage is not shared: there is no cluster to listen to');
-    return this.#cluster.listener();
+    const listener = this.#cluster.listener();
+    // Another process's account change may have written events: its subscribers here read them.
+    return {
+      quotes: listener.quotes,
+      change: (change) => {
+        listener.change(change);
+        if (change.type === 'account') this.streams.poke(change.accountId);
+      },
+      resync: () => {
+        listener.resync();
+        this.streams.pokeAll();
+      },
+    };
   }
 
   /** True when several processes may share the storage (see SharedStorage). */

@@ -313,7 +313,10 @@ export class ClusterSync {
     if ((this.#epochs.get(part.accountId) ?? 0) !== part.epoch) return false;
     try {
       const written = await this.#shared.commitAccount(part.accountId, part.expectedVersion, part.changes);
-      if (written) this.#recordStored(part);
+      if (written) {
+        this.#recordStored(part);
+        this.#pipeline.published(part.changes.events);
+      }
       return written;
     } catch (error) {
       this.#pipeline.fail(error, 'commit failed: stopping');
@@ -382,5 +385,6 @@ function copyBook(book: AccountBook): AccountBook {
     deals: new Map([...book.deals].map(([id, deal]) => [id, { ...deal }])),
     overrides: new Map(book.overrides),
     version: book.version,
+    lastEventId: book.lastEventId,
   };
 }
