@@ -22,6 +22,9 @@ import { installHeaderChecks } from './header-checks.ts';
 import { coerceNumericFields } from './request-coercion.ts';
 import { publicRoutes } from './public/public-routes.ts';
 import { adminRoutes } from './admin/admin-routes.ts';
+import { DEFAULT_STREAM_LIMITS, streamRoutes } from './stream/stream-routes.ts';
+import type { StreamLimits } from './stream/sse-connection.ts';
+import { STREAM_PREFIX } from '../../contract/stream-routes.ts';
 import { PUBLIC_PREFIX } from '../../contract/public-routes.ts';
 import { ADMIN_PREFIX } from '../../contract/admin-routes.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -47,6 +50,8 @@ export interface AppDependencies {
   requestLog?: RequestLogMode;
   /** Why the server is not ready (starting, shutting down, feed failing); undefined when it is. */
   notReady?: () => string | undefined;
+  /** Stream heartbeats and the unread bytes a stream client may leave (default 15 s, 1 MiB). */
+  streamLimits?: StreamLimits;
 }
 
 /** A complete HTTP/1.1 400 response with the JSON error envelope, for paths Fastify never sees. */
@@ -191,6 +196,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   await app.register((scope) => publicRoutes(scope, { ...deps, authFailures }), { prefix: PUBLIC_PREFIX });
   await app.register((scope) => adminRoutes(scope, { ...deps, authFailures }), { prefix: ADMIN_PREFIX });
+  await app.register(
+    (scope) =>
+      streamRoutes(scope, { ...deps, authFailures, limits: deps.streamLimits ?? DEFAULT_STREAM_LIMITS }),
+    { prefix: STREAM_PREFIX },
+  );
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ code: 'ok', status: 'live' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
