@@ -18,6 +18,7 @@ import { ClockControl, type ClockStart } from '../application/clock-control.ts';
 import { AppError } from '../application/errors.ts';
 import type { Storage } from '../application/storage.ts';
 import { PeriodicWork } from '../application/periodic-work.ts';
+import { EventRetention } from '../application/streaming/event-retention.ts';
 import { TradingService } from '../application/trading-service.ts';
 import { Engine } from '../engine/engine.ts';
 import type { ServerConfig } from './config.ts';
@@ -125,7 +126,17 @@ async function startOnStorage(
   if (ownFeed instanceof ReplayFeed) await checkReplayStart(ownFeed, storage);
   // With a shared database one process, the leader, runs the feed and the periodic tick; the
   // others stand by and take over when the leader's database session ends.
-  const leader = new Leadership(ownFeed, trading, new PeriodicWork(trading, logger), logger);
+  const retention = new EventRetention(
+    storage,
+    { days: config.eventRetentionDays, count: config.eventRetentionCount },
+    () => trading.now(),
+    logger,
+  );
+  const periodic = new PeriodicWork(
+    { tick: () => Promise.all([trading.tick(), retention.tick()]).then(() => undefined) },
+    logger,
+  );
+  const leader = new Leadership(ownFeed, trading, periodic, logger);
   const feed = storage.shared ? leader.feed() : ownFeed;
   // Not ready until the feed's first quotes are in, and again from the moment shutdown begins.
   const readiness = { starting: true, closing: false };
@@ -152,6 +163,7 @@ async function startOnStorage(
     requestTimeoutMs: config.requestTimeoutMs,
     requestLog: config.requestLog,
     notReady,
+    streamLimits: { heartbeatMs: config.streamHeartbeatMs, bufferBytes: config.streamBufferBytes },
   });
 
   let address: string;
