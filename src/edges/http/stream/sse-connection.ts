@@ -13,6 +13,7 @@
  *   Memory per connection is thus bounded by `bufferBytes` plus one message.
  */
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyReply } from 'fastify';
 import type { StreamMessage, StreamSink } from '../../../application/streaming/stream-sink.ts';
 import type { ErrorCode } from '../../../application/errors.ts';
@@ -30,6 +31,7 @@ const FINAL_MESSAGE_GRACE_MS = 1_000;
 
 export class SseConnection implements StreamSink {
   readonly #raw: ServerResponse;
+  readonly #socket: Socket | null;
   readonly #limits: StreamLimits;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #closeHandlers: (() => void)[] = [];
@@ -39,7 +41,10 @@ export class SseConnection implements StreamSink {
   constructor(reply: FastifyReply, limits: StreamLimits) {
     reply.hijack();
     this.#raw = reply.raw;
+    this.#socket = reply.raw.socket;
     this.#limits = limits;
+    // The connection is the stream's: it closes when the stream ends, never kept alive for reuse.
+    this.#raw.shouldKeepAlive = false;
     this.#raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -47,7 +52,6 @@ export class SseConnection implements StreamSink {
       'x-request-id': reply.request.id,
       // Proxies such as nginx would otherwise buffer the stream.
       'x-accel-buffering': 'no',
-      connection: 'keep-alive',
     });
     this.#raw.write(': connected\n\n');
     this.#heartbeat = setInterval(() => this.#comment('heartbeat'), limits.heartbeatMs);
@@ -108,7 +112,8 @@ export class SseConnection implements StreamSink {
     this.#raw.end();
     // A client that reads nothing would hold the socket (and what it has not read) until it
     // times out: the final message gets a moment, then the socket goes.
-    setTimeout(() => this.#raw.destroy(), FINAL_MESSAGE_GRACE_MS).unref();
+    const socket = this.#socket;
+    if (socket) setTimeout(() => socket.destroy(), FINAL_MESSAGE_GRACE_MS).unref();
     this.#onClosed();
   }
 

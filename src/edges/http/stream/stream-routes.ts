@@ -51,12 +51,13 @@ export async function streamRoutes(scope: FastifyInstance, deps: StreamRouteDeps
     open.add(stream);
     stream.onClose(() => open.delete(stream));
   };
-  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
+  // Before the WebSocket plugin's own preClose, which closes its sockets without a word.
   app.addHook('preClose', (done) => {
     for (const stream of [...open])
       stream.fail('not_ready', 'the server is shutting down: reconnect and resume');
     done();
   });
+  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
   app.decorateRequest('userId', '');
   app.addHook(
     'onRequest',
