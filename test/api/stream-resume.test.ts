@@ -401,3 +401,35 @@ describe('shutting down with open streams', () => {
     }
   });
 });
+
+describe('rate limiting streams', () => {
+  it('counts a stream once, when it connects', async () => {
+    const t = await startTestServer();
+    try {
+      const account = await t.newAccount();
+      // Two at once, then one per 100 s: the third connection comes long before that.
+      await t.restart({ rateLimit: 0.01, rateBurst: 2 });
+      const url = `${t.url}/stream/v1/accounts/${account.accountId}/events`;
+      const headers = { authorization: `Bearer ${account.token}` };
+      const first = await SseClient.open(url, headers);
+      const second = await SseClient.open(url, headers);
+      const refused = await SseClient.open(url, headers).then(
+        (client) => {
+          client.close();
+          return undefined;
+        },
+        (error: unknown) => error,
+      );
+      assert.ok(refused instanceof StreamRefused);
+      assert.equal(refused.status, 429);
+      assert.equal((JSON.parse(refused.body) as { error: string }).error, 'rate_limited');
+      // Heartbeats and events on the open streams are not requests.
+      await first.waitFor('subscribed', (messages) => messages.length > 0);
+      assert.ok(!first.ended && !second.ended);
+      first.close();
+      second.close();
+    } finally {
+      await t.close();
+    }
+  });
+});

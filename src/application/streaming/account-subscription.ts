@@ -62,6 +62,8 @@ export class AccountSubscription {
     const { accountId, since, store, sink } = this.#options;
     await this.#options.durable();
     const bounds = await store.eventBounds(accountId);
+    // The latest id may be a commit still being flushed: announce it only once that is durable.
+    await this.#options.durable();
     if (!bounds || this.#stopped) return;
     if (since === undefined) {
       this.#lastSent = bounds.last;
