@@ -119,6 +119,7 @@ function buildWorld(rng: Rng, size: number, near: number, far: number): World {
       deals: new Map(),
       overrides: new Map(),
       version: 0,
+      lastEventId: 0,
     });
   }
   const distance = (): number => near + (far - near) * rng();
@@ -186,6 +187,7 @@ function buildWorld(rng: Rng, size: number, near: number, far: number): World {
     deals: new Map(),
     overrides: new Map(),
     version: 0,
+    lastEventId: 0,
   };
   for (const instrument of instruments) {
     const id = `warmup-${instrument.ticker}`;

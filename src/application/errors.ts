@@ -16,6 +16,7 @@ export const APPLICATION_ERROR_CODES = [
   'not_ready',
   'account_busy',
   'feed_state',
+  'slow_consumer',
 ] as const;
 export type ApplicationErrorCode = (typeof APPLICATION_ERROR_CODES)[number];
 export type ErrorCode = RejectionCode | ApplicationErrorCode;

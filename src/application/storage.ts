@@ -8,7 +8,7 @@
  * Durability: every write method resolves only after its change is durable on disk.
  * Atomicity: `commit` writes a whole engine step in one transaction, `resetAccounts` a whole reset.
  */
-import type { ChangeSet, Fill, LedgerEntry } from '../engine/engine.ts';
+import type { ChangeSet, EngineEvent, Fill, LedgerEntry } from '../engine/engine.ts';
 import type { Money } from '../engine/decimal.ts';
 import type {
   Account,
@@ -134,8 +134,32 @@ export interface HistoryStore {
   latestTradeTime(): Promise<number | undefined>;
 }
 
+/** An account's retained event ids (see EventStore). */
+export interface EventBounds {
+  /** The oldest event still kept; undefined when none is. */
+  oldest: number | undefined;
+  /** The latest event id the account ever had (0 before its first); kept when events are pruned or reset away. */
+  last: number;
+}
+
+/**
+ * The durable account event log. `commit` writes a step's events in the step's transaction, so
+ * an event is stored exactly when its change is; reads see only committed events.
+ */
+export interface EventStore {
+  /** The account's events with ids above `afterId`, in id order, at most `limit` of them. */
+  readEvents(accountId: string, afterId: number, limit: number): Promise<EngineEvent[]>;
+  /** Undefined for an unknown account. */
+  eventBounds(accountId: string): Promise<EventBounds | undefined>;
+  /**
+   * Deletes, at most `limit` at a time, the events older than `before` (Unix seconds) that are
+   * not among the database's newest `keep`; resolves with how many went.
+   */
+  pruneEvents(before: number, keep: number, limit: number): Promise<number>;
+}
+
 /** One adapter, all ports: what the composition root opens, hands out by port, and closes. */
-export interface Storage extends IdentityStore, SettingsStore, TradingStore, HistoryStore {
+export interface Storage extends IdentityStore, SettingsStore, TradingStore, HistoryStore, EventStore {
   readonly dialect: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }

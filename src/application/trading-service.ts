@@ -46,6 +46,7 @@ import {
   type AccountResetResult,
   type NewAccount,
   type Page,
+  type EventStore,
   type HistoryStore,
   type IdentityStore,
   type TradingStore,
@@ -64,12 +65,13 @@ import {
 import { normaliseAccountId, normaliseDealId, normaliseOrderId } from './trading/id-normalisation.ts';
 import { mergeChangeSets } from './trading/merge-change-sets.ts';
 import { QuoteIntake, latestQuotes } from './trading/quote-intake.ts';
+import { StreamHub } from './streaming/stream-hub.ts';
 
 export type { ListQuery } from './trading/history-query.ts';
 
 export interface TradingServiceOptions {
   engine: Engine;
-  storage: TradingStore & HistoryStore & Pick<IdentityStore, 'userExists'>;
+  storage: TradingStore & HistoryStore & EventStore & Pick<IdentityStore, 'userExists'>;
   clock: Clock;
   logger: Logger;
   /** Called when memory and storage may have diverged; the process should stop. */
@@ -101,6 +103,8 @@ export class TradingService {
   readonly #intake: QuoteIntake;
   /** Set when several processes share the database: changes then go through account versions. */
   readonly #cluster: ClusterSync | undefined;
+  /** The account event and quote streams of this process's subscribers. */
+  readonly streams: StreamHub;
   /** The last reset asked for: resets run one at a time, as each reads opening balances first. */
   #resets: Promise<unknown> = Promise.resolve();
 
@@ -110,14 +114,22 @@ export class TradingService {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#observer = options.observer;
+    this.streams = new StreamHub({
+      store: options.storage,
+      durable: () => this.flush(),
+      currentQuote: (ticker) => options.engine.currentQuote(ticker),
+    });
     this.#pipeline = new CommitPipeline({
       storage: options.storage,
       logger: options.logger,
       onFatal: options.onFatal,
       observer: options.observer,
+      events: this.streams,
     });
     this.#directory = new AccountDirectory(options.engine);
-    this.#intake = new QuoteIntake(options.engine, options.logger, options.observer);
+    this.#intake = new QuoteIntake(options.engine, options.logger, options.observer, (quotes) =>
+      this.streams.quotes(quotes),
+    );
     const shared = options.storage.shared;
     this.#cluster = shared
       ? new ClusterSync({
@@ -130,6 +142,7 @@ export class TradingService {
           directory: this.#directory,
           queue: this.#queue,
           intake: this.#intake,
+          streams: this.streams,
         })
       : undefined;
   }
@@ -351,6 +364,7 @@ export class TradingService {
       deals: new Map(),
       overrides: new Map(),
       version: 0,
+      lastEventId: 0,
     });
     this.#logger.info(
       { event: 'account_created', accountId: created.id, userId: created.userId },
@@ -412,6 +426,10 @@ export class TradingService {
       for (const { accountId, balance } of results) {
         this.#logger.info({ event: 'account_reset', accountId, balance }, 'account reset');
       }
+      this.streams.accountsReset(
+        results.map((result) => result.accountId),
+        (error) => this.#logger.error({ err: error }, 'telling stream subscribers of a reset failed'),
+      );
       return results;
     });
   }
@@ -442,6 +460,7 @@ export class TradingService {
         deals: new Map(),
         overrides: book.overrides,
         version: book.version + 1,
+        lastEventId: book.lastEventId,
       });
     }
     return this.#pipeline.track(this.#storage.resetAccounts(resets, this.now()));

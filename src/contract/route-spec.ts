@@ -17,6 +17,8 @@ export interface RouteSchema {
   params?: TSchema;
   querystring?: TSchema;
   body?: TSchema;
+  /** Content types of a success other than JSON (a stream's `text/event-stream`), for OpenAPI. */
+  produces?: string[];
   response: { 200: TSchema } & Record<number, TSchema>;
 }
 

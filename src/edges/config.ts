@@ -55,6 +55,13 @@ export interface ServerConfig {
   metricsToken: string | undefined;
   /** A request must arrive completely within this many milliseconds. */
   requestTimeoutMs: number;
+  /** Account events are kept while newer than this many days or among the newest `eventRetentionCount`. */
+  eventRetentionDays: number;
+  eventRetentionCount: number;
+  /** Milliseconds between stream heartbeats (SSE comments, WebSocket pings). */
+  streamHeartbeatMs: number;
+  /** Bytes a stream client may leave unread before it is cut off. */
+  streamBufferBytes: number;
 }
 
 export interface ReplayConfig {
@@ -105,4 +112,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   authFailureBurst: 20,
   metricsToken: undefined,
   requestTimeoutMs: 30_000,
+  eventRetentionDays: 7,
+  eventRetentionCount: 1_000_000,
+  streamHeartbeatMs: 15_000,
+  streamBufferBytes: 1024 * 1024,
 };

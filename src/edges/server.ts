@@ -23,6 +23,7 @@ import { ClockControl, type ClockStart } from '../application/clock-control.ts';
 import { AppError } from '../application/errors.ts';
 import type { Storage } from '../application/storage.ts';
 import { PeriodicWork } from '../application/periodic-work.ts';
+import { EventRetention } from '../application/streaming/event-retention.ts';
 import { TradingService } from '../application/trading-service.ts';
 import { Engine } from '../engine/engine.ts';
 import type { ServerConfig } from './config.ts';
@@ -97,7 +98,7 @@ async function startOnStorage(
   if (ownFeed instanceof ReplayFeed) await checkReplayStart(ownFeed, storage);
   // With a shared database one process, the leader, runs the feed and the periodic tick; the
   // others stand by and take over when the leader's database session ends.
-  const leader = new Leadership(ownFeed, trading, new PeriodicWork(trading, logger), logger);
+  const leader = new Leadership(ownFeed, trading, periodicWork(config, storage, trading, logger), logger);
   const feed = storage.shared ? leader.feed() : ownFeed;
   const readiness = new Readiness(feed);
   const app = await buildApp({
@@ -113,6 +114,7 @@ async function startOnStorage(
     requestTimeoutMs: config.requestTimeoutMs,
     requestLog: config.requestLog,
     notReady: () => readiness.notReady(),
+    streamLimits: { heartbeatMs: config.streamHeartbeatMs, bufferBytes: config.streamBufferBytes },
   });
   const address = await listenOrRefuse(app, config);
 
@@ -162,6 +164,25 @@ function composeService(config: ServerConfig, storage: Storage, logger: Logger) 
     afterMove: () => trading.tick(),
   });
   return { engine, trading, clock, clockControl, metrics, fatal };
+}
+
+/** What the leading process runs on a timer: expirations and stop-outs, and event retention. */
+function periodicWork(
+  config: ServerConfig,
+  storage: Storage,
+  trading: TradingService,
+  logger: Logger,
+): PeriodicWork {
+  const retention = new EventRetention(
+    storage,
+    { days: config.eventRetentionDays, count: config.eventRetentionCount },
+    () => trading.now(),
+    logger,
+  );
+  return new PeriodicWork(
+    { tick: () => Promise.all([trading.tick(), retention.tick()]).then(() => undefined) },
+    logger,
+  );
 }
 
 /** The catalogue, the clock, the stored state, then the first start's admin token and demo user. */

@@ -164,6 +164,7 @@ class Harness {
         deals: new Map(),
         overrides: new Map(),
         version: 0,
+        lastEventId: 0,
       });
       this.expected.set(setup.id, BigInt(account.balance));
     });

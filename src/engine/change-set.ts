@@ -6,6 +6,13 @@
  *   the change set never aliases engine state.
  * - Every account whose book a step touched has its version bumped exactly once per step.
  * - Events are past tense and carry a typed payload; `message` is the same fact as one log line.
+ * - Every event has an id one above its account's previous one (`AccountBook.lastEventId`, which
+ *   the step moves on and storage keeps with the account row), so an account's events are numbered
+ *   1, 2, 3… in the order its steps are written, on any backend and across processes (each account's
+ *   writes are serialised by its version). An event touches its account, so the account row that
+ *   carries the last id is written with it.
+ * - An event holds a snapshot of the order or deal it is about, taken when it happened: a
+ *   subscriber can render it later without reading state that has moved on since.
  */
 import type { Money, Price, Quantity } from './decimal.ts';
 import type { Account, AccountBook, Deal, Order, OrderType, Side } from './model.ts';
@@ -36,14 +43,25 @@ export interface Fill {
   dealIds: string[];
 }
 
-/** What happened, with the ids a subscriber needs to look the objects up. */
+/** Why a balance changed outside a deal's settlement (which `deal_closed` reports). */
+export type BalanceChangeReason = 'deposit' | 'withdrawal';
+
+/** What happened, with a snapshot of the order or deal it happened to. */
 export type EngineEventPayload =
-  | { type: 'order_placed'; orderId: string }
-  | { type: 'order_filled'; orderId: string; dealIds: string[] }
-  | { type: 'order_rejected'; orderId: string; code: RejectionCode }
-  | { type: 'order_canceled'; orderId: string }
-  | { type: 'order_expired'; orderId: string }
-  | { type: 'deal_closed'; dealId: string; profit: Money }
+  | { type: 'order_placed'; order: Order }
+  | { type: 'order_modified'; order: Order }
+  | { type: 'order_filled'; order: Order }
+  | { type: 'order_rejected'; order: Order; code: RejectionCode }
+  | { type: 'order_canceled'; order: Order }
+  | { type: 'order_expired'; order: Order }
+  | { type: 'deal_opened'; deal: Deal }
+  /** Its stop loss or take profit changed. */
+  | { type: 'deal_modified'; deal: Deal }
+  /** A netting position changed size or open price: added to, or partly closed (see `closedDealId`). */
+  | { type: 'deal_reduced'; deal: Deal; closedDealId: string }
+  | { type: 'deal_increased'; deal: Deal }
+  | { type: 'deal_closed'; deal: Deal }
+  | { type: 'balance_changed'; reason: BalanceChangeReason; amount: Money; balance: Money; comment: string }
   | { type: 'margin_called'; marginLevel: string }
   | { type: 'stopped_out'; dealId: string; marginLevel: string };
 
@@ -51,6 +69,8 @@ export type EngineEventType = EngineEventPayload['type'];
 
 export type EngineEvent = EngineEventPayload & {
   accountId: string;
+  /** The account's event id: one above its previous event's. */
+  id: number;
   time: number;
   /** The event as one human-readable log line. */
   message: string;
@@ -107,8 +127,23 @@ export class Step {
     this.touchedBooks.add(book);
   }
 
-  event(payload: EngineEventPayload, accountId: string, message: string): void {
-    this.events.push({ ...payload, accountId, time: this.now, message });
+  /** Records an event of the book's account; the order or deal in it is copied as it is now. */
+  event(book: AccountBook, payload: EngineEventPayload, message: string): void {
+    const snapshot =
+      'order' in payload
+        ? { ...payload, order: { ...payload.order, deals: [...payload.order.deals] } }
+        : 'deal' in payload
+          ? { ...payload, deal: { ...payload.deal } }
+          : payload;
+    book.lastEventId += 1;
+    this.touchedBooks.add(book);
+    this.events.push({
+      ...snapshot,
+      accountId: book.account.id,
+      id: book.lastEventId,
+      time: this.now,
+      message,
+    });
   }
 
   finish(): ChangeSet {

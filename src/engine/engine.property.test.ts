@@ -200,6 +200,8 @@ class Harness {
   readonly quotes = new Map<string, Quote>();
   readonly accounts: string[] = [];
   readonly initial = new Map<string, Money>();
+  /** The last event id seen per account. */
+  readonly lastEventIds = new Map<string, number>();
   readonly ledger = new Map<string, Money>();
   readonly realised = new Map<string, Money>();
   /** Last snapshot of every order and deal ever reported. */
@@ -245,6 +247,7 @@ class Harness {
         deals: new Map(),
         overrides: new Map(),
         version: 0,
+        lastEventId: 0,
       });
       this.accounts.push(setup.id);
       this.initial.set(setup.id, balance);
@@ -568,6 +571,31 @@ class Harness {
         account,
         this.engine.book(account.id)?.account,
         `account ${account.id} snapshot differs`,
+      );
+    }
+
+    // Each account's events are numbered on from its previous one, and its row (which keeps the
+    // latest id) is in the change set; every fill is announced by an order_filled event.
+    for (const event of changes.events) {
+      const previous = this.lastEventIds.get(event.accountId) ?? 0;
+      assert.equal(
+        event.id,
+        previous + 1,
+        `event ${event.type} of ${event.accountId} skips or repeats an id`,
+      );
+      this.lastEventIds.set(event.accountId, event.id);
+      assert.ok(
+        changes.accounts.some((account) => account.id === event.accountId),
+        `event ${event.type} without its account in the change set`,
+      );
+    }
+    for (const [accountId, last] of this.lastEventIds) {
+      assert.equal(this.engine.book(accountId)?.lastEventId, last, `account ${accountId} last event id`);
+    }
+    for (const fill of changes.fills) {
+      assert.ok(
+        changes.events.some((event) => event.type === 'order_filled' && event.order.id === fill.orderId),
+        `fill of order ${fill.orderId} without an order_filled event`,
       );
     }
 

@@ -144,6 +144,8 @@ export interface AccountBook {
   overrides: Map<string, ConditionOverrides>;
   /** Optimistic concurrency: bumped by every persisted change. */
   version: number;
+  /** The id of the account's latest event (0 before the first); see change-set.ts. */
+  lastEventId: number;
 }
 
 export function oppositeSide(side: Side): Side {

@@ -73,6 +73,7 @@ function setup(accounts: Record<string, { system: AccountSystem; currency: strin
       deals: new Map(),
       overrides: new Map(),
       version: 0,
+      lastEventId: 0,
     });
   }
   const run = (command: Command): string => {

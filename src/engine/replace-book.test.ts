@@ -45,6 +45,7 @@ function book(orders: Order[], version: number): AccountBook {
     deals: new Map(),
     overrides: new Map(),
     version,
+    lastEventId: 0,
   };
 }
 

@@ -9,7 +9,13 @@
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { emptyChangeSet, type ChangeSet, type Fill, type LedgerEntry } from '../../src/engine/engine.ts';
+import {
+  emptyChangeSet,
+  type ChangeSet,
+  type EngineEvent,
+  type Fill,
+  type LedgerEntry,
+} from '../../src/engine/engine.ts';
 import type { Account, Deal, Instrument, Order, Quote } from '../../src/engine/model.ts';
 import type { HistoryQuery, Storage } from '../../src/application/storage.ts';
 import { DEFAULT_INSTRUMENTS } from '../../src/adapters/catalogue/default-instruments.ts';
@@ -341,6 +347,53 @@ export function storageContract(name: string, factory: StorageFactory): void {
       await check();
       await reopen();
       await check();
+    });
+
+    it("stores a change set's events with it, reads them after an id, and prunes by age and count", async () => {
+      const account = await newAccount();
+      const placed = order(account);
+      const events = (first: number, count: number, time: number): EngineEvent[] =>
+        Array.from({ length: count }, (_, index) => ({
+          type: 'order_placed' as const,
+          order: placed,
+          accountId: account.id,
+          id: first + index,
+          time,
+          // The log line is not stored: events read back have none.
+          message: '',
+        }));
+      await storage.commit({
+        ...emptyChanges(),
+        orders: [placed],
+        accounts: [account],
+        events: events(1, 3, T0),
+      });
+      await storage.commit({ ...emptyChanges(), accounts: [account], events: events(4, 2, T0 + 100) });
+      await reopen();
+      assert.deepEqual(await storage.readEvents(account.id, 0, 10), [
+        ...events(1, 3, T0),
+        ...events(4, 2, T0 + 100),
+      ]);
+      assert.deepEqual(
+        (await storage.readEvents(account.id, 2, 2)).map((event) => event.id),
+        [3, 4],
+      );
+      assert.deepEqual(await storage.eventBounds(account.id), { oldest: 1, last: 5 });
+      assert.equal((await bookOf(account.id)).lastEventId, 5);
+      assert.equal(await storage.eventBounds('99999999'), undefined);
+      assert.deepEqual(await storage.readEvents('99999999', 0, 10), []);
+
+      // Older than T0 + 50 and not among the newest 1: events 1 to 3 go; by count, 4 stays.
+      assert.equal(await storage.pruneEvents(T0 + 50, 1, 100), 3);
+      assert.deepEqual(await storage.eventBounds(account.id), { oldest: 4, last: 5 });
+      assert.equal(await storage.pruneEvents(T0 + 1_000, 2, 100), 0);
+      assert.equal(await storage.pruneEvents(T0 + 1_000, 1, 100), 1);
+      assert.deepEqual(await storage.eventBounds(account.id), { oldest: 5, last: 5 });
+
+      // A reset deletes the log but keeps the last id: ids never repeat.
+      await storage.resetAccounts([{ accountId: account.id }], T0 + 200);
+      assert.deepEqual(await storage.eventBounds(account.id), { oldest: undefined, last: 5 });
+      assert.equal((await bookOf(account.id)).lastEventId, 5);
     });
 
     it('replaces orders, deals and quotes by id rather than duplicating them', async () => {

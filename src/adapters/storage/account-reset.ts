@@ -12,8 +12,12 @@
 /** The comment of an account's opening ledger entry. */
 export const OPENING_ENTRY_COMMENT = 'initial deposit';
 
-/** The tables whose rows of an account a reset deletes (history_pages aside, see below). */
-export const RESET_TABLES = ['fills', 'ledger', 'orders', 'deals'] as const;
+/**
+ * The tables whose rows of an account a reset deletes (history_pages aside, see below). The event
+ * log goes too, but not the account's last event id: ids go on from it, so a client resuming from
+ * an id before the reset is told to resynchronise (`reset`), never handed a reused id.
+ */
+export const RESET_TABLES = ['fills', 'ledger', 'orders', 'deals', 'account_events'] as const;
 
 /**
  * Deletes an account's history page counts. The key starts with `kind`, so naming both kinds lets

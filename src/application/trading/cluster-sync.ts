@@ -48,6 +48,8 @@ export interface ClusterSyncOptions {
   directory: AccountDirectory;
   queue: AccountQueue;
   intake: QuoteIntake;
+  /** Told when another process changed an account (its events may be new) or a resync ran. */
+  streams: { poke(accountId: string): void; pokeAll(): void };
 }
 
 /** How often a step is retried after losing a race to another process before giving up. */
@@ -71,6 +73,7 @@ export class ClusterSync {
   readonly #directory: AccountDirectory;
   readonly #queue: AccountQueue;
   readonly #intake: QuoteIntake;
+  readonly #streams: ClusterSyncOptions['streams'];
   /** Per account, bumped whenever its book is reloaded: steps computed before are void. */
   readonly #epochs = new Map<string, number>();
   /** Accounts another process has changed since this one loaded them: reloaded when next needed. */
@@ -88,6 +91,7 @@ export class ClusterSync {
     this.#directory = options.directory;
     this.#queue = options.queue;
     this.#intake = options.intake;
+    this.#streams = options.streams;
   }
 
   /** Keeps a copy of a book as loaded or created, the state clients are shown. */
@@ -120,9 +124,14 @@ export class ClusterSync {
         // Their triggers fired in the process that applied them; here they only move prices.
         for (const quote of this.#intake.accept(quotes)) this.#engine.restoreQuote(quote);
       },
-      change: (change) => this.#onChange(change),
+      change: (change) => {
+        this.#onChange(change);
+        // Another process's account change may have written events: its subscribers here read them.
+        if (change.type === 'account') this.#streams.poke(change.accountId);
+      },
       resync: () => {
         this.#resync().catch((error: unknown) => this.#logger.error({ err: error }, 'cluster resync failed'));
+        this.#streams.pokeAll();
       },
     };
   }
@@ -326,7 +335,10 @@ export class ClusterSync {
     if ((this.#epochs.get(part.accountId) ?? 0) !== part.epoch) return false;
     try {
       const written = await this.#shared.commitAccount(part.accountId, part.expectedVersion, part.changes);
-      if (written) this.#recordStored(part);
+      if (written) {
+        this.#recordStored(part);
+        this.#pipeline.published(part.changes.events);
+      }
       return written;
     } catch (error) {
       this.#pipeline.fail(error, 'commit failed: stopping');
@@ -395,5 +407,6 @@ function copyBook(book: AccountBook): AccountBook {
     deals: new Map([...book.deals].map(([id, deal]) => [id, { ...deal }])),
     overrides: new Map(book.overrides),
     version: book.version,
+    lastEventId: book.lastEventId,
   };
 }

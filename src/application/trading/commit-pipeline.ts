@@ -5,10 +5,13 @@
  * Invariants:
  * - Storage applies commits in call order (grouping those of two consecutive event-loop turns), so
  *   each is submitted at once; the chain here only tracks the newest, for `flush` and failure.
+ * - A commit's events are published (`events`) once it is durable, before anyone waiting on
+ *   `flush` resumes, and only when someone subscribes at submission: a later subscriber waits for
+ *   the commit to be durable and reads it from storage (account-subscription.ts).
  * - If a commit fails, memory and disk disagree: the pipeline reports a fatal error and refuses
  *   all later work (`ensureHealthy`) rather than serve state that was never stored.
  */
-import { isEmptyChangeSet, type ChangeSet } from '../../engine/engine.ts';
+import { isEmptyChangeSet, type ChangeSet, type EngineEvent } from '../../engine/engine.ts';
 import type { Quote } from '../../engine/model.ts';
 import { AppError } from '../errors.ts';
 import type { Logger, TradingObserver } from '../ports.ts';
@@ -20,6 +23,14 @@ export interface CommitPipelineOptions {
   /** Called when memory and storage may have diverged; the process should stop. */
   onFatal: (error: unknown) => void;
   observer: TradingObserver | undefined;
+  /** Where durable events go (the stream hub). */
+  events?: DurableEventSink;
+}
+
+/** Receives committed, durable events, in id order per account. */
+export interface DurableEventSink {
+  hasAccountSubscribers(): boolean;
+  publish(events: readonly EngineEvent[]): void;
 }
 
 export class CommitPipeline {
@@ -27,6 +38,7 @@ export class CommitPipeline {
   readonly #logger: Logger;
   readonly #onFatal: (error: unknown) => void;
   readonly #observer: TradingObserver | undefined;
+  readonly #events: DurableEventSink | undefined;
   #commits: Promise<void> = Promise.resolve();
   /** Commits submitted and not yet settled. */
   #inFlight = 0;
@@ -37,13 +49,25 @@ export class CommitPipeline {
     this.#logger = options.logger;
     this.#onFatal = options.onFatal;
     this.#observer = options.observer;
+    this.#events = options.events;
   }
 
   /** Reports a step and submits it with the quotes to keep; resolves once it is durable. */
   persist(changes: ChangeSet, quotes: readonly Quote[]): Promise<void> {
     this.report(changes);
     if (isEmptyChangeSet(changes) && quotes.length === 0) return this.#commits;
-    return this.track(this.#storage.commit(changes, quotes));
+    const written = this.#storage.commit(changes, quotes);
+    // Registered before `track`'s own callbacks, so events go out before flush waiters resume.
+    if (changes.events.length > 0 && this.#events?.hasAccountSubscribers()) {
+      const events = this.#events;
+      written.then(() => events.publish(changes.events), ignoreFailure);
+    }
+    return this.track(written);
+  }
+
+  /** Events another path wrote durably (ClusterSync's account steps). */
+  published(events: readonly EngineEvent[]): void {
+    if (events.length > 0 && this.#events?.hasAccountSubscribers()) this.#events.publish(events);
   }
 
   /** Counts a write submitted to storage as a commit: flushed with the others, fatal if it fails. */
@@ -99,3 +123,6 @@ export class CommitPipeline {
     this.fail(error, 'commit failed: stopping, memory and storage may differ');
   };
 }
+
+/** A failed commit is handled by `track`; the publishing branch only stays silent. */
+const ignoreFailure = (): void => undefined;

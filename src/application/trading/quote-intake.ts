@@ -1,6 +1,7 @@
 /**
  * Which incoming quotes are applied: those of known instruments with sane prices (positive
- * integers, bid not above ask). Accepted quotes enter the bounded tick history.
+ * integers, bid not above ask). Accepted quotes enter the bounded tick history and go to the
+ * quote streams' subscribers (conflated there), before their triggers fire.
  */
 import type { Engine } from '../../engine/engine.ts';
 import type { Quote } from '../../engine/model.ts';
@@ -12,11 +13,18 @@ export class QuoteIntake {
   readonly #logger: Logger;
   readonly #observer: TradingObserver | undefined;
   readonly #ticks = new TickHistory();
+  readonly #subscribers: ((quotes: readonly Quote[]) => void) | undefined;
 
-  constructor(engine: Engine, logger: Logger, observer: TradingObserver | undefined) {
+  constructor(
+    engine: Engine,
+    logger: Logger,
+    observer: TradingObserver | undefined,
+    subscribers?: (quotes: readonly Quote[]) => void,
+  ) {
     this.#engine = engine;
     this.#logger = logger;
     this.#observer = observer;
+    this.#subscribers = subscribers;
   }
 
   /** The quotes of known instruments with sane prices, recorded in the tick history. */
@@ -40,6 +48,8 @@ export class QuoteIntake {
       accepted.push(quote);
     }
     this.#observer?.quotes(accepted.length === 0 ? 0 : quotes.length);
+    // The stream hub returns at once when nobody subscribes to quotes.
+    if (accepted.length > 0) this.#subscribers?.(accepted);
     return accepted;
   }
 

@@ -18,6 +18,9 @@ import { installNumericCoercion } from './request-coercion.ts';
 import { publicRoutes } from './public/public-routes.ts';
 import { adminRoutes } from './admin/admin-routes.ts';
 import { PUBLIC_PREFIX } from '../../contract/public-routes.ts';
+import { STREAM_PREFIX } from '../../contract/stream-routes.ts';
+import { DEFAULT_STREAM_LIMITS, streamRoutes } from './stream/stream-routes.ts';
+import type { StreamLimits } from './stream/sse-connection.ts';
 import { ADMIN_PREFIX } from '../../contract/admin-routes.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
@@ -48,6 +51,8 @@ export interface AppDependencies {
   requestLog?: RequestLogMode;
   /** Why the server is not ready (starting, shutting down, feed failing); undefined when it is. */
   notReady?: () => string | undefined;
+  /** Stream heartbeats and the unread bytes a stream client may leave (default 15 s, 1 MiB). */
+  streamLimits?: StreamLimits;
 }
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
@@ -69,6 +74,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await registerOpenApi(app, deps.version);
   await app.register((scope) => publicRoutes(scope, { ...deps, authFailures }), { prefix: PUBLIC_PREFIX });
   await app.register((scope) => adminRoutes(scope, { ...deps, authFailures }), { prefix: ADMIN_PREFIX });
+  await app.register(
+    (scope) =>
+      streamRoutes(scope, { ...deps, authFailures, limits: deps.streamLimits ?? DEFAULT_STREAM_LIMITS }),
+    { prefix: STREAM_PREFIX },
+  );
   healthRoutes(app, deps);
 
   return app;

@@ -80,6 +80,11 @@ export function closeThroughOrder(
     'in_execution',
     step.now,
   );
+  step.event(
+    book,
+    { type: 'order_placed', order },
+    `${type} order ${order.id} placed to close deal ${deal.id}`,
+  );
   const price = closingPrice(deal.side, quote.bid, quote.ask);
   const limited = closeDeal(state, step, book, instrument, deal, price, type !== 'market');
   if (limited !== undefined) order.comment = `${comment}; ${limitedNote(limited)}`;
@@ -114,9 +119,5 @@ function recordFill(
     rule,
     dealIds: [...order.deals],
   });
-  step.event(
-    { type: 'order_filled', orderId: order.id, dealIds: [...order.deals] },
-    book.account.id,
-    `order ${order.id} filled: ${rule}`,
-  );
+  step.event(book, { type: 'order_filled', order }, `order ${order.id} filled: ${rule}`);
 }

@@ -14,11 +14,7 @@ export function restOrder(state: EngineState, step: Step, book: AccountBook, ord
   book.orders.set(order.id, order);
   syncOrderTrigger(state, book, order);
   step.order(book, order);
-  step.event(
-    { type: 'order_placed', orderId: order.id },
-    book.account.id,
-    `${order.side} ${order.type} order ${order.id} placed`,
-  );
+  step.event(book, { type: 'order_placed', order }, `${order.side} ${order.type} order ${order.id} placed`);
 }
 
 /** Takes a resting order out of the book as canceled or rejected, with `comment` saying why. */
@@ -40,5 +36,5 @@ export function finishOrder(
 /** Cancels a resting order whose expiration has passed. */
 export function expireOrder(state: EngineState, step: Step, book: AccountBook, order: Order): void {
   finishOrder(state, step, book, order, 'canceled', 'expired');
-  step.event({ type: 'order_expired', orderId: order.id }, book.account.id, `order ${order.id} expired`);
+  step.event(book, { type: 'order_expired', order }, `order ${order.id} expired`);
 }

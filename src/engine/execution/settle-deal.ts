@@ -50,8 +50,8 @@ export function settleDeal(
   step.deal(book, deal);
   step.account(book);
   step.event(
-    { type: 'deal_closed', dealId: deal.id, profit: deal.profit },
-    book.account.id,
+    book,
+    { type: 'deal_closed', deal },
     `deal ${deal.id} closed at ${formatPrice(price, instrument)}, profit ${showMoney(deal.profit)}${booked === profit ? '' : ` (${limitedNote(profit)})`}`,
   );
   return booked === profit ? undefined : profit;

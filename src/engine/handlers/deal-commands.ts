@@ -29,6 +29,7 @@ export function modifyDeal(
   deal.lastModified = step.now;
   syncDealTriggers(state, deal);
   step.deal(book, deal);
+  step.event(book, { type: 'deal_modified', deal }, `deal ${deal.id} stop loss or take profit changed`);
   return undefined;
 }
 

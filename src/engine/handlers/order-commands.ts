@@ -50,8 +50,8 @@ export function placeOrder(
     order.comment = rejection.message;
     step.order(book, order);
     step.event(
-      { type: 'order_rejected', orderId: order.id, code: rejection.code },
-      book.account.id,
+      book,
+      { type: 'order_rejected', order, code: rejection.code },
       `order ${order.id} rejected: ${rejection.message}`,
     );
     return rejection;
@@ -63,6 +63,7 @@ export function placeOrder(
   const quote = state.market.get(order.ticker);
   if (!quote) throw new Error('validated market order has no quote');
   const price = order.side === 'buy' ? quote.ask : quote.bid;
+  step.event(book, { type: 'order_placed', order }, `${order.side} market order ${order.id} placed`);
   const rule = `${order.side} market filled at ${order.side === 'buy' ? 'ask' : 'bid'} ${formatPrice(price, instrument)}`;
   fillOrder(state, step, book, instrument, order, price, quote, rule);
   return { orderId: order.id };
@@ -87,6 +88,7 @@ export function modifyOrder(
   Object.assign(order, result.next, { lastModified: step.now });
   syncOrderTrigger(state, book, order);
   step.order(book, order);
+  step.event(book, { type: 'order_modified', order }, `order ${order.id} modified`);
   return undefined;
 }
 
@@ -99,6 +101,6 @@ export function cancelOrder(
   const order = book.orders.get(command.orderId);
   if (!order) return reject('order_not_found', `order ${command.orderId} not found or not active`);
   finishOrder(state, step, book, order, 'canceled', 'canceled by client');
-  step.event({ type: 'order_canceled', orderId: order.id }, book.account.id, `order ${order.id} canceled`);
+  step.event(book, { type: 'order_canceled', order }, `order ${order.id} canceled`);
   return undefined;
 }

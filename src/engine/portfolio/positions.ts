@@ -64,6 +64,7 @@ export function applyFill(
     position.lastModified = now;
     syncDealTriggers(state, position);
     step.deal(book, position);
+    step.event(book, { type: 'deal_increased', deal: position }, `deal ${position.id} increased`);
     order.deals.push(position.id);
     remaining = 0;
   } else if (position) {
@@ -79,6 +80,11 @@ export function applyFill(
       position.volume -= order.volume;
       position.lastModified = now;
       step.deal(book, position);
+      step.event(
+        book,
+        { type: 'deal_reduced', deal: position, closedDealId: closedPart.id },
+        `deal ${position.id} reduced: deal ${closedPart.id} closed part of it`,
+      );
       order.deals.push(position.id, closedPart.id);
       remaining = 0;
     } else {
@@ -118,6 +124,7 @@ function openDeal(
   if (deal.stopLoss !== null || deal.takeProfit !== null) syncDealTriggers(state, deal);
   expose(state, deal);
   step.deal(book, deal);
+  step.event(book, { type: 'deal_opened', deal }, `deal ${deal.id} opened`);
   order.deals.push(deal.id);
 }
 

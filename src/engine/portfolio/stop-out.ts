@@ -26,8 +26,8 @@ export function enforceMargin(state: EngineState, step: Step, book: AccountBook)
       state.inMarginCall.add(accountId);
       const marginLevel = showLevel(metrics);
       step.event(
+        book,
         { type: 'margin_called', marginLevel },
-        accountId,
         `margin call: margin level ${marginLevel}% below ${marginCallLevel}%`,
       );
     }
@@ -39,8 +39,8 @@ export function enforceMargin(state: EngineState, step: Step, book: AccountBook)
     const marginLevel = showLevel(metrics);
     const rule = `stop out: margin level ${marginLevel}% below ${stopOutLevel}%`;
     step.event(
+      book,
       { type: 'stopped_out', dealId: worst.id, marginLevel },
-      accountId,
       `${rule}, closing deal ${worst.id}`,
     );
     closeThroughOrder(state, step, book, worst, {

@@ -55,8 +55,8 @@ function fireOrder(
   if (rejection) {
     finishOrder(state, step, book, order, 'rejected', rejection.message);
     step.event(
-      { type: 'order_rejected', orderId: order.id, code: rejection.code },
-      book.account.id,
+      book,
+      { type: 'order_rejected', order, code: rejection.code },
       `order ${order.id} rejected at trigger: ${rejection.message}`,
     );
     return;

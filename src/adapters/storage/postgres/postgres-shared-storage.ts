@@ -26,9 +26,11 @@ import {
   quotePayloads,
 } from './cluster-channel.ts';
 import { dealRow, fillRow, ledgerRow, orderRow, quoteRow } from '../rows.ts';
+import { eventRow } from '../event-rows.ts';
 import { inTransaction } from './postgres-pool.ts';
 import {
   DEAL_COLUMNS,
+  EVENT_COLUMNS,
   FILL_COLUMNS,
   LEDGER_COLUMNS,
   ORDER_COLUMNS,
@@ -83,10 +85,15 @@ export class PostgresSharedStorage implements SharedStorage {
         expectedVersion,
         CHANGES_CHANNEL,
         payload,
+        changes.events.reduce(
+          (last, event) => (event.accountId === accountId ? Math.max(last, event.id) : last),
+          0,
+        ),
         ...columnArrays(ORDER_COLUMNS, lastByKey(changes.orders, (order) => order.id).map(orderRow)),
         ...columnArrays(DEAL_COLUMNS, lastByKey(changes.deals, (deal) => deal.id).map(dealRow)),
         ...columnArrays(LEDGER_COLUMNS, changes.ledger.map(ledgerRow)),
         ...columnArrays(FILL_COLUMNS, changes.fills.map(fillRow)),
+        ...columnArrays(EVENT_COLUMNS, changes.events.map(eventRow)),
       ],
     });
     return Number(rows[0]?.moved) === 1;

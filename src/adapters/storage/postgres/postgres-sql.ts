@@ -16,6 +16,7 @@ import {
   upsertedColumns,
   type Row,
 } from '../rows.ts';
+import { EVENT_COLUMNS as EVENT_COLUMN_NAMES } from '../event-rows.ts';
 import { parseId } from '../../../engine/ids.ts';
 
 export type Columns = Readonly<Record<string, 'bigint' | 'text'>>;
@@ -37,7 +38,11 @@ export const ORDER_COLUMNS = typedColumns(ORDER_COLUMN_NAMES, [
   'deals',
 ]);
 export const DEAL_COLUMNS = typedColumns(DEAL_COLUMN_NAMES, ['ticker', 'side', 'status']);
-export const ACCOUNT_COLUMNS = typedColumns(['id', 'name', 'status', 'balance'], ['name', 'status']);
+export const ACCOUNT_COLUMNS = typedColumns(
+  ['id', 'name', 'status', 'balance', 'last_event_id'],
+  ['name', 'status'],
+);
+export const EVENT_COLUMNS = typedColumns(EVENT_COLUMN_NAMES, ['payload']);
 export const LEDGER_COLUMNS = typedColumns(LEDGER_COLUMN_NAMES, ['comment']);
 export const FILL_COLUMNS = typedColumns(FILL_COLUMN_NAMES, [
   'ticker',
@@ -105,23 +110,25 @@ function upsertSql(
  * One account step as one statement (so one round trip, and atomic on its own): the account moves
  * from the expected version to the next, and only if it did are the step's rows written and the
  * change announced (NOTIFY is delivered at commit). Parameters: $1 name, $2 status, $3 balance,
- * $4 new version, $5 account id, $6 expected version, $7 channel, $8 payload, then the arrays of
- * orders, deals, ledger entries and fills.
+ * $4 new version, $5 account id, $6 expected version, $7 channel, $8 payload, $9 the step's last
+ * event id (0 for none), then the arrays of orders, deals, ledger entries, fills and events.
  */
 function accountStepSql(): string {
   const gate = 'WHERE EXISTS (SELECT 1 FROM moved)';
-  const orders = 9;
+  const orders = 10;
   const deals = orders + Object.keys(ORDER_COLUMNS).length;
   const ledger = deals + Object.keys(DEAL_COLUMNS).length;
   const fills = ledger + Object.keys(LEDGER_COLUMNS).length;
+  const events = fills + Object.keys(FILL_COLUMNS).length;
   return `WITH moved AS (
       UPDATE accounts SET name = COALESCE($1, name), status = COALESCE($2, status),
-        balance = COALESCE($3, balance), version = $4
+        balance = COALESCE($3, balance), version = $4, last_event_id = GREATEST(last_event_id, $9)
       WHERE id = $5 AND version = $6 RETURNING id),
     o AS (${upsertSql('orders', ORDER_COLUMNS, 'id', ORDER_KEEP, orders, gate)}),
     d AS (${upsertSql('deals', DEAL_COLUMNS, 'id', DEAL_KEEP, deals, gate)}),
     l AS (INSERT INTO ledger (${Object.keys(LEDGER_COLUMNS).join(', ')}) ${unnestRows(LEDGER_COLUMNS, ledger, gate)}),
     f AS (INSERT INTO fills (${Object.keys(FILL_COLUMNS).join(', ')}) ${unnestRows(FILL_COLUMNS, fills, gate)}),
+    e AS (INSERT INTO account_events (${Object.keys(EVENT_COLUMNS).join(', ')}) ${unnestRows(EVENT_COLUMNS, events, gate)}),
     n AS (SELECT pg_notify($7, $8) FROM moved)
     SELECT (SELECT COUNT(*) FROM moved) AS moved, (SELECT COUNT(*) FROM n) AS announced`;
 }
@@ -139,12 +146,17 @@ export const STATEMENTS = {
   },
   updateAccounts: {
     name: 'stockstrader-update-accounts',
-    text: `UPDATE accounts SET name = u.name, status = u.status, balance = u.balance, version = accounts.version + 1
+    text: `UPDATE accounts SET name = u.name, status = u.status, balance = u.balance, version = accounts.version + 1,
+        last_event_id = GREATEST(accounts.last_event_id, u.last_event_id)
       FROM (${unnestRows(ACCOUNT_COLUMNS)}) AS u WHERE accounts.id = u.id`,
   },
   insertLedger: {
     name: 'stockstrader-insert-ledger',
     text: `INSERT INTO ledger (${Object.keys(LEDGER_COLUMNS).join(', ')}) ${unnestRows(LEDGER_COLUMNS)}`,
+  },
+  insertEvents: {
+    name: 'stockstrader-insert-events',
+    text: `INSERT INTO account_events (${Object.keys(EVENT_COLUMNS).join(', ')}) ${unnestRows(EVENT_COLUMNS)}`,
   },
   insertFills: {
     name: 'stockstrader-insert-fills',

@@ -11,7 +11,7 @@
  * Accounts are allocated under a table lock, so processes cannot collide on an account id.
  */
 import type { Pool, PoolClient } from 'pg';
-import type { ChangeSet, Fill, LedgerEntry } from '../../../engine/engine.ts';
+import type { ChangeSet, EngineEvent, Fill, LedgerEntry } from '../../../engine/engine.ts';
 import type {
   Account,
   AccountBook,
@@ -25,6 +25,7 @@ import type { Money } from '../../../engine/decimal.ts';
 import type {
   AccountReset,
   AccountResetResult,
+  EventBounds,
   HistoryQuery,
   NewAccount,
   Page,
@@ -35,6 +36,7 @@ import { ReservedIds } from './reserved-ids.ts';
 import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, formatId, parseId } from '../../../engine/ids.ts';
 import { readMigrations } from '../migrations.ts';
 import { GroupCommit } from '../group-commit.ts';
+import { MAX_EVENTS_PER_READ, eventFromRow, eventRow, lastEventIds } from '../event-rows.ts';
 import {
   OPENING_ENTRY_COMMENT,
   RESET_TABLES,
@@ -64,6 +66,7 @@ import { MIGRATIONS_DIR, migrate } from './postgres-migrate.ts';
 import {
   ACCOUNT_COLUMNS,
   DEAL_COLUMNS,
+  EVENT_COLUMNS,
   FILL_COLUMNS,
   INSTRUMENT_COLUMNS,
   LEDGER_COLUMNS,
@@ -193,11 +196,14 @@ export class PostgresStorage implements Storage {
       ledger: steps.flatMap((step) => step.ledger),
       fills: steps.flatMap((step) => step.fills),
     };
+    const events = steps.flatMap((step) => step.events);
+    const lastEvents = lastEventIds(events);
     const accounts = lastByKey(changes.accounts, (account) => account.id).map((account) => ({
       id: Number(account.id),
       name: account.name,
       status: account.status,
       balance: account.balance,
+      last_event_id: lastEvents.get(account.id) ?? 0,
     }));
     const ledger = changes.ledger.map(ledgerRow);
     const fills = changes.fills.map(fillRow);
@@ -210,6 +216,7 @@ export class PostgresStorage implements Storage {
     await write(STATEMENTS.updateAccounts, ACCOUNT_COLUMNS, accounts);
     await write(STATEMENTS.insertLedger, LEDGER_COLUMNS, ledger);
     await write(STATEMENTS.insertFills, FILL_COLUMNS, fills);
+    await write(STATEMENTS.insertEvents, EVENT_COLUMNS, events.map(eventRow));
     await write(STATEMENTS.upsertQuotes, QUOTE_COLUMNS, latestQuotes);
   }
 
@@ -446,6 +453,42 @@ export class PostgresStorage implements Storage {
       [requireId(accountId, 'account'), page.limit, page.skip],
     );
     return rows.map(fillFromRow);
+  }
+
+  async readEvents(accountId: string, afterId: number, limit: number): Promise<EngineEvent[]> {
+    const id = parseId(accountId);
+    if (id === undefined) return [];
+    const { rows } = await this.#pool.query<Row>({
+      name: 'stockstrader-read-events',
+      text: 'SELECT * FROM account_events WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+      values: [id, afterId, Math.min(limit, MAX_EVENTS_PER_READ)],
+    });
+    return rows.map(eventFromRow);
+  }
+
+  async eventBounds(accountId: string): Promise<EventBounds | undefined> {
+    const id = parseId(accountId);
+    if (id === undefined) return undefined;
+    const { rows } = await this.#pool.query<{ last: string; oldest: string | null }>({
+      name: 'stockstrader-event-bounds',
+      text: `SELECT last_event_id AS last,
+               (SELECT MIN(id) FROM account_events WHERE account_id = accounts.id) AS oldest
+             FROM accounts WHERE id = $1`,
+      values: [id],
+    });
+    const row = rows[0];
+    return row && { last: Number(row.last), oldest: row.oldest === null ? undefined : Number(row.oldest) };
+  }
+
+  async pruneEvents(before: number, keep: number, limit: number): Promise<number> {
+    const result = await this.#pool.query(
+      `DELETE FROM account_events WHERE seq IN (
+         SELECT seq FROM account_events
+          WHERE time < $1 AND seq <= (SELECT COALESCE(MAX(seq), 0) FROM account_events) - $2
+          ORDER BY seq LIMIT $3)`,
+      [before, keep, limit],
+    );
+    return result.rowCount ?? 0;
   }
 
   async listLedger(accountId: string, page: Page): Promise<LedgerEntry[]> {

@@ -29,6 +29,7 @@ export async function readBooks(pool: Pool, accountId: string | undefined): Prom
           deals: new Map(),
           overrides: new Map(),
           version: Number(row.version),
+          lastEventId: Number(row.last_event_id),
         });
       }
       const active = await client.query<Row>(

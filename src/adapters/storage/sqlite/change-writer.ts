@@ -18,6 +18,7 @@ import type { ChangeSet } from '../../../engine/engine.ts';
 import type { Account, Deal, Order, Quote } from '../../../engine/model.ts';
 import type { AccountReset, AccountResetResult } from '../../../application/storage.ts';
 import { parseId } from '../../../engine/ids.ts';
+import { EVENT_COLUMNS, eventValues } from '../event-rows.ts';
 import { OPENING_ENTRY_COMMENT, RESET_TABLES, deleteHistoryPagesSql } from '../account-reset.ts';
 import {
   DEAL_COLUMNS,
@@ -60,8 +61,10 @@ export function changeWriter(db: Database.Database): (batch: readonly WriteBatch
   const ledger = new RowsStatement(db, 'ledger', LEDGER_COLUMNS, '');
   const fills = new RowsStatement(db, 'fills', FILL_COLUMNS, '');
   const quotes = new RowsStatement(db, 'quotes', QUOTE_COLUMNS, upsertTail('ticker', QUOTE_COLUMNS, []));
+  const events = new RowsStatement(db, 'account_events', EVENT_COLUMNS, '');
   const updateAccount = db.prepare(
-    'UPDATE accounts SET name = ?, status = ?, balance = ?, version = version + ? WHERE id = ?',
+    `UPDATE accounts SET name = ?, status = ?, balance = ?, version = version + ?,
+       last_event_id = MAX(last_event_id, ?) WHERE id = ?`,
   );
   const resetAccounts = accountResetter(db);
   const writeChanges = (batch: readonly WriteBatchItem[]): void => {
@@ -71,6 +74,8 @@ export function changeWriter(db: Database.Database): (batch: readonly WriteBatch
     const lastQuotes = new Map<string, Quote>();
     const ledgerRows: unknown[][] = [];
     const fillRows: unknown[][] = [];
+    const eventRows: unknown[][] = [];
+    const lastEvents = new Map<string, number>();
     for (const item of batch) {
       if ('reset' in item) continue;
       const { changes, quotes: batchQuotes } = item;
@@ -82,15 +87,21 @@ export function changeWriter(db: Database.Database): (batch: readonly WriteBatch
       }
       for (const entry of changes.ledger) ledgerRows.push(ledgerValues(entry));
       for (const fill of changes.fills) fillRows.push(fillValues(fill));
+      for (const event of changes.events) {
+        eventRows.push(eventValues(event));
+        lastEvents.set(event.accountId, event.id);
+      }
       for (const quote of batchQuotes) lastQuotes.set(quote.ticker, quote);
     }
     orders.run(Array.from(lastOrders.values(), orderValues));
     deals.run(Array.from(lastDeals.values(), dealValues));
     for (const { account, writes } of lastAccounts.values()) {
-      updateAccount.run(account.name, account.status, account.balance, writes, Number(account.id));
+      const lastEvent = lastEvents.get(account.id) ?? 0;
+      updateAccount.run(account.name, account.status, account.balance, writes, lastEvent, Number(account.id));
     }
     ledger.run(ledgerRows);
     fills.run(fillRows);
+    events.run(eventRows);
     quotes.run(Array.from(lastQuotes.values(), quoteValues));
   };
   return db.transaction((batch: readonly WriteBatchItem[]) => {

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { ChangeSet, Fill, LedgerEntry } from '../../../engine/engine.ts';
+import type { ChangeSet, EngineEvent, Fill, LedgerEntry } from '../../../engine/engine.ts';
 import type {
   Account,
   AccountBook,
@@ -29,6 +29,7 @@ import type {
 import type {
   AccountReset,
   AccountResetResult,
+  EventBounds,
   HistoryQuery,
   NewAccount,
   Page,
@@ -39,6 +40,7 @@ import { GroupCommit } from '../group-commit.ts';
 import { LATEST_TRADE_TIME_SQL, OPENING_ENTRY_COMMENT, TRADING_HISTORY_SQL } from '../account-reset.ts';
 import { changeWriter, type AccountResetItem, type WriteBatchItem } from './change-writer.ts';
 import { WalFlusher } from './wal-flusher.ts';
+import { MAX_EVENTS_PER_READ, eventFromRow } from '../event-rows.ts';
 import { changedMigrationError, readMigrations, type Migration } from '../migrations.ts';
 import {
   accountFromRow,
@@ -152,6 +154,7 @@ export class SqliteStorage implements Storage {
         deals: new Map(),
         overrides: new Map(),
         version: Number(row.version),
+        lastEventId: Number(row.last_event_id),
       });
     }
     const active = this.#db.prepare(
@@ -353,6 +356,36 @@ export class SqliteStorage implements Storage {
       this.#statementCache.set(key, statement);
     }
     return statement;
+  }
+
+  async readEvents(accountId: string, afterId: number, limit: number): Promise<EngineEvent[]> {
+    const id = parseId(accountId);
+    if (id === undefined) return [];
+    const rows = this.#prepared(
+      'SELECT * FROM account_events WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?',
+    ).all(id, afterId, Math.min(limit, MAX_EVENTS_PER_READ)) as Row[];
+    return rows.map(eventFromRow);
+  }
+
+  async eventBounds(accountId: string): Promise<EventBounds | undefined> {
+    const id = parseId(accountId);
+    if (id === undefined) return undefined;
+    const row = this.#prepared(
+      `SELECT last_event_id AS last, (SELECT MIN(id) FROM account_events WHERE account_id = accounts.id) AS oldest
+         FROM accounts WHERE id = ?`,
+    ).get(id) as { last: number; oldest: number | null } | undefined;
+    return row && { last: Number(row.last), oldest: row.oldest === null ? undefined : Number(row.oldest) };
+  }
+
+  /** A bounded batch at a time, so the write lock it takes is brief. */
+  async pruneEvents(before: number, keep: number, limit: number): Promise<number> {
+    const result = this.#prepared(
+      `DELETE FROM account_events WHERE seq IN (
+         SELECT seq FROM account_events
+          WHERE time < ? AND seq <= (SELECT COALESCE(MAX(seq), 0) FROM account_events) - ?
+          ORDER BY seq LIMIT ?)`,
+    ).run(before, keep, limit);
+    return result.changes;
   }
 
   async listFills(accountId: string, page: Page): Promise<Fill[]> {
