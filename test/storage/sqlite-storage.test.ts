@@ -102,28 +102,68 @@ describe('sqlite migrations', () => {
     }
   }
 
-  it('are numbered consecutively from 0001, one file per number', () => {
+  it('are numbered in increasing order from 0001, one file per number', () => {
     const migrations = readMigrations(MIGRATIONS_DIR);
     assert.ok(migrations.length >= 1);
+    const numbers = migrations.map((migration) => migration.number);
     assert.deepEqual(
-      migrations.map((migration) => migration.number),
-      migrations.map((_, index) => index + 1),
+      numbers,
+      [...numbers].sort((a, b) => a - b),
     );
+    assert.equal(new Set(numbers).size, numbers.length);
+    assert.ok((numbers[0] ?? 0) >= 1);
     const files = readdirSync(MIGRATIONS_DIR).filter((file) => file.endsWith('.sql'));
     assert.equal(files.length, migrations.length);
     for (const migration of migrations) assert.match(migration.name, /^\d{4}-[a-z0-9-]+\.sql$/);
   });
 
-  it('refuses a gap or a badly named file', () => {
-    const gap = tempDirectory();
-    cpSync(MIGRATIONS_DIR, gap, { recursive: true });
-    const count = readMigrations(gap).length;
-    writeFileSync(join(gap, `${String(count + 2).padStart(4, '0')}-skipped-one.sql`), 'SELECT 1;');
-    assert.throws(() => readMigrations(gap), new RegExp(`out of sequence: expected ${count + 1}`));
+  it('refuses a repeated number or a badly named file, and allows a gap', () => {
+    const repeated = tempDirectory();
+    cpSync(MIGRATIONS_DIR, repeated, { recursive: true });
+    const last = readMigrations(repeated).at(-1)?.number ?? 0;
+    writeFileSync(join(repeated, `${String(last).padStart(4, '0')}-again.sql`), 'SELECT 1;');
+    assert.throws(() => readMigrations(repeated), /is out of order: numbers start at 0001, each used once/);
     const badName = tempDirectory();
     cpSync(MIGRATIONS_DIR, badName, { recursive: true });
     writeFileSync(join(badName, 'extra.sql'), 'SELECT 1;');
     assert.throws(() => readMigrations(badName), /must be named NNNN-name\.sql/);
+    // Parallel branches each take a number: the folder of one of them has a gap.
+    const gap = tempDirectory();
+    cpSync(MIGRATIONS_DIR, gap, { recursive: true });
+    writeFileSync(join(gap, `${String(last + 2).padStart(4, '0')}-skipped-one.sql`), 'SELECT 1;');
+    assert.equal(readMigrations(gap).at(-1)?.number, last + 2);
+  });
+
+  it('applies a migration merged later below one already applied, on the next start', async () => {
+    const directory = tempDirectory();
+    const migrations = join(directory, 'migrations');
+    cpSync(MIGRATIONS_DIR, migrations, { recursive: true });
+    const last = readMigrations(migrations).at(-1)?.number ?? 0;
+    const name = (number: number, text: string): string => `${String(number).padStart(4, '0')}-${text}.sql`;
+    writeFileSync(
+      join(migrations, name(last + 2, 'later-branch')),
+      'CREATE TABLE later_branch (id INTEGER);',
+    );
+    const path = join(directory, 'store.db');
+    await (await SqliteStorage.open(path, { migrationsDir: migrations })).close();
+    writeFileSync(
+      join(migrations, name(last + 1, 'merged-after')),
+      'CREATE TABLE merged_after (id INTEGER);',
+    );
+    await (await SqliteStorage.open(path, { migrationsDir: migrations })).close();
+    const db = new Database(path, { readonly: true });
+    try {
+      const applied = db.prepare('SELECT number FROM schema_migrations ORDER BY number').all() as {
+        number: number;
+      }[];
+      assert.deepEqual(
+        applied.slice(-2).map((row) => row.number),
+        [last + 1, last + 2],
+      );
+      assert.ok(db.prepare("SELECT name FROM sqlite_master WHERE name = 'merged_after'").get());
+    } finally {
+      db.close();
+    }
   });
 
   it('applies each migration once, records it, and applies a new one on the next start', async () => {

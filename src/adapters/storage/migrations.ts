@@ -1,8 +1,10 @@
 /**
  * Numbered SQL migrations, shared by the storage adapters (each dialect keeps its own folder).
  *
- * A folder holds `NNNN-name.sql` files numbered consecutively from 0001; a gap or a badly named
- * file is refused when the folder is read. Each migration carries the SHA-256 of its text: an
+ * A folder holds `NNNN-name.sql` files numbered in increasing order from 0001; a repeated number or
+ * a badly named file is refused when the folder is read. A gap is allowed: parallel branches each
+ * take a number, and the one merged later may be lower than one applied already. Adapters apply
+ * every migration not yet recorded, in number order, so it is applied on the next start. Each migration carries the SHA-256 of its text: an
  * adapter records it when applying the migration and compares it at every start, so an applied
  * migration that was edited afterwards is refused rather than silently skipped.
  */
@@ -21,11 +23,14 @@ export function readMigrations(directory: string): Migration[] {
   const files = readdirSync(directory)
     .filter((file) => file.endsWith('.sql'))
     .sort();
-  return files.map((file, index) => {
+  let previous = 0;
+  return files.map((file) => {
     const match = /^(\d{4})-[a-z0-9-]+\.sql$/.exec(file);
     if (!match) throw new Error(`migration file ${file} must be named NNNN-name.sql`);
     const number = Number(match[1]);
-    if (number !== index + 1) throw new Error(`migration ${file} is out of sequence: expected ${index + 1}`);
+    if (number <= previous)
+      throw new Error(`migration ${file} is out of order: numbers start at 0001, each used once`);
+    previous = number;
     const sql = readFileSync(join(directory, file), 'utf8');
     return { number, name: file, sql, checksum: createHash('sha256').update(sql).digest('hex') };
   });
