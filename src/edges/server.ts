@@ -18,6 +18,7 @@ import { ClockControl, type ClockStart } from '../application/clock-control.ts';
 import { AppError } from '../application/errors.ts';
 import type { Storage } from '../application/storage.ts';
 import { PeriodicWork } from '../application/periodic-work.ts';
+import { CandleRecorder } from '../application/market-data/candle-recorder.ts';
 import { TradingService } from '../application/trading-service.ts';
 import { Engine } from '../engine/engine.ts';
 import type { ServerConfig } from './config.ts';
@@ -94,6 +95,12 @@ async function startOnStorage(
   // The metrics read the service lazily (gauges), and the service reports into the metrics.
   const ref: { trading?: TradingService } = {};
   const metrics = new ServerMetrics(() => ref.trading, { token: config.metricsToken });
+  const candles = new CandleRecorder({
+    store: storage,
+    clock,
+    logger,
+    tickers: () => engine.instruments().map((instrument) => instrument.ticker),
+  });
   const trading = new TradingService({
     engine,
     storage,
@@ -101,6 +108,7 @@ async function startOnStorage(
     logger,
     onFatal: (error) => fatal.handler?.(error),
     observer: metrics,
+    candles,
   });
   ref.trading = trading;
   const clockControl = new ClockControl({
@@ -142,6 +150,7 @@ async function startOnStorage(
   const app = await buildApp({
     trading,
     identity,
+    candles,
     clock: clockControl,
     feed,
     logger,
@@ -167,6 +176,7 @@ async function startOnStorage(
       throw new StartupError(`cannot listen on host ${config.host}`);
     throw error;
   }
+  candles.start();
   if (storage.shared) {
     await storage.shared.listen(trading.clusterListener());
     storage.shared.contendForFeed(leader);
@@ -185,6 +195,7 @@ async function startOnStorage(
       force.unref();
       await app.close();
       clearTimeout(force);
+      await candles.close();
       await trading.flush().catch(() => undefined);
       await storage.close();
     })());

@@ -1,26 +1,39 @@
 /**
  * Which incoming quotes are applied: those of known instruments with sane prices (positive
- * integers, bid not above ask). Accepted quotes enter the bounded tick history.
+ * integers, bid not above ask). Accepted quotes enter the bounded tick history, and those this
+ * process ingests (not those another process announced: it records them) go to the candles.
  */
 import type { Engine } from '../../engine/engine.ts';
 import type { Quote } from '../../engine/model.ts';
 import type { Logger, TradingObserver } from '../ports.ts';
 import { TickHistory } from '../tick-history.ts';
+import type { CandleRecorder } from '../market-data/candle-recorder.ts';
+
+/** `ingested`: fed to this process (a feed, an admin); `announced`: applied by another process. */
+export type QuoteOrigin = 'ingested' | 'announced';
 
 export class QuoteIntake {
   readonly #engine: Engine;
   readonly #logger: Logger;
   readonly #observer: TradingObserver | undefined;
   readonly #ticks = new TickHistory();
+  readonly #candles: CandleRecorder | undefined;
 
-  constructor(engine: Engine, logger: Logger, observer: TradingObserver | undefined) {
+  constructor(
+    engine: Engine,
+    logger: Logger,
+    observer: TradingObserver | undefined,
+    candles: CandleRecorder | undefined,
+  ) {
     this.#engine = engine;
     this.#logger = logger;
     this.#observer = observer;
+    this.#candles = candles;
   }
 
-  /** The quotes of known instruments with sane prices, recorded in the tick history. */
-  accept(quotes: readonly Quote[]): Quote[] {
+  /** The quotes of known instruments with sane prices, recorded in the tick history (and candles). */
+  accept(quotes: readonly Quote[], origin: QuoteOrigin): Quote[] {
+    const candles = origin === 'ingested' ? this.#candles : undefined;
     const accepted: Quote[] = [];
     for (const quote of quotes) {
       if (!this.#engine.instrument(quote.ticker)) continue;
@@ -37,6 +50,7 @@ export class QuoteIntake {
         continue;
       }
       this.#ticks.record(quote);
+      candles?.recordQuote(quote);
       accepted.push(quote);
     }
     this.#observer?.quotes(accepted.length === 0 ? 0 : quotes.length);

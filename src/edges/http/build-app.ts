@@ -22,6 +22,9 @@ import { installHeaderChecks } from './header-checks.ts';
 import { coerceNumericFields } from './request-coercion.ts';
 import { publicRoutes } from './public/public-routes.ts';
 import { adminRoutes } from './admin/admin-routes.ts';
+import { extRoutes } from './ext/ext-routes.ts';
+import { EXT_PREFIX } from '../../contract/ext-routes.ts';
+import type { CandleRecorder } from '../../application/market-data/candle-recorder.ts';
 import { PUBLIC_PREFIX } from '../../contract/public-routes.ts';
 import { ADMIN_PREFIX } from '../../contract/admin-routes.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -33,6 +36,8 @@ import { installRequestLog, requestIds, serializeRequest, type RequestLogMode } 
 export interface AppDependencies {
   trading: TradingService;
   identity: IdentityService;
+  /** The candles behind the charts extension (/ext/v1). */
+  candles: CandleRecorder;
   clock: ClockControl;
   feed: Feed | undefined;
   logger: FastifyBaseLogger;
@@ -191,6 +196,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   await app.register((scope) => publicRoutes(scope, { ...deps, authFailures }), { prefix: PUBLIC_PREFIX });
   await app.register((scope) => adminRoutes(scope, { ...deps, authFailures }), { prefix: ADMIN_PREFIX });
+  await app.register((scope) => extRoutes(scope, { ...deps, authFailures }), { prefix: EXT_PREFIX });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ code: 'ok', status: 'live' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

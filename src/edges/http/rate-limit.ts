@@ -5,7 +5,7 @@
  *
  * What is limited is decided by the route the router matched, never by the raw URL: the router
  * decodes the path, so `/%61pi/v1/…` reaches `/api/v1/…` and must be counted like it. Every
- * `/api` and `/admin` route is limited, and so is every request that matches no route; the
+ * `/api`, `/admin` and `/ext` route is limited, and so is every request that matches no route; the
  * operational routes (/healthz, /readyz, /metrics, /docs, /openapi.json) are not.
  *
  * A token bucket rather than @fastify/rate-limit's fixed windows: fixed windows let a client send
@@ -92,7 +92,13 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
   const buckets = new TokenBuckets(options);
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
-    if (route !== undefined && !route.startsWith('/api/') && !route.startsWith('/admin/')) return undefined;
+    if (
+      route !== undefined &&
+      !route.startsWith('/api/') &&
+      !route.startsWith('/admin/') &&
+      !route.startsWith('/ext/')
+    )
+      return undefined;
     const wait = buckets.take(clientKey(request));
     if (wait === 0) return undefined;
     reply.header('retry-after', String(wait));

@@ -26,7 +26,16 @@ export const ERROR_LINES_PER_SECOND = 10;
 export const MAX_LOGGED_URL_LENGTH = 200;
 
 /** Query parameters of the API whose values are logged; every other value is hidden. */
-const LOGGED_PARAMETERS = new Set(['status', 'history_from', 'history_to', 'skip', 'limit']);
+const LOGGED_PARAMETERS = new Set([
+  'status',
+  'history_from',
+  'history_to',
+  'skip',
+  'limit',
+  'interval',
+  'from',
+  'to',
+]);
 /** Our tokens: `st_…` for users, `admin_…` for the admin, then 43 base64url characters. */
 const TOKEN_SHAPE = /(st|admin)_[A-Za-z0-9_-]{16,}/;
 const TOKENS = new RegExp(TOKEN_SHAPE.source, 'g');
