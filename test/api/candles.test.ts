@@ -233,3 +233,32 @@ describe('candles of a replayed bar file', () => {
     }
   });
 });
+
+describe('candles of a fresh simulator', () => {
+  it('chart the day before the start at once, and the same day after a restart', async () => {
+    const t = await startTestServer({ feed: 'sim', clock: { mode: 'manual', startMs: (T0 + 30) * 1000 } });
+    try {
+      const user = await t.newAccount();
+      const day = await candles(t, user.token, 'EURUSD', 'interval=1m&limit=5000');
+      // 1,440 minutes of history up to 14:30, then the live minute that started at 14:30.
+      assert.equal(day.length, 1_441);
+      assert.deepEqual([day[0]?.time, day.at(-2)?.time, day.at(-1)?.time], [T0 - 86_400, T0 - 60, T0]);
+      const opening = await t.admin.getQuote('EURUSD');
+      assert.equal(day.at(-2)?.close, opening.bid);
+      const hours = await candles(t, user.token, 'EURUSD', 'interval=1h&limit=5000');
+      assert.equal(hours.at(-1)?.time, HOUR);
+      // The restarted simulator resumes from the stored quotes: no second history, the same hours.
+      await t.restart();
+      assert.deepEqual(
+        await candles(t, user.token, 'EURUSD', `interval=1h&limit=5000&to=${HOUR - 1}`),
+        hours.slice(0, -1),
+      );
+      assert.equal(
+        (await candles(t, user.token, 'EURUSD', `interval=1m&limit=5000&to=${T0 - 1}`)).length,
+        1_440,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+});
