@@ -17,6 +17,7 @@ import {
   type TestAccount,
   type TestServer,
 } from '../support/test-server.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const T0 = 1_773_153_000; // Tuesday 2026-03-10T14:30:00Z
 const DAY = 1_773_100_800; // 2026-03-10T00:00:00Z
@@ -257,6 +258,30 @@ describe('candles of a fresh simulator', () => {
         (await candles(t, user.token, 'EURUSD', `interval=1m&limit=5000&to=${T0 - 1}`)).length,
         1_440,
       );
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('candle retention', () => {
+  it('deletes 1-minute candles after 7 days of clock time and keeps the coarser ones', async () => {
+    const t = await startTestServer({ clock: { mode: 'manual', startMs: T0 * 1000 } });
+    try {
+      const user = await t.newAccount();
+      await t.admin.setQuote('EURUSD', { bid: 1.1, ask: 1.1002 });
+      const minute = `interval=1m&from=${T0}&to=${T0}`;
+      assert.equal((await candles(t, user.token, 'EURUSD', minute)).length, 1);
+      await t.admin.advanceClock(7 * 86_400 + 2 * 3_600);
+      await t.admin.setQuote('EURUSD', { bid: 1.2, ask: 1.2002 });
+      await waitFor('the old 1-minute candle to go', async () => {
+        return (await candles(t, user.token, 'EURUSD', minute)).length === 0;
+      });
+      const kept = async (interval: string): Promise<number[]> =>
+        (await candles(t, user.token, 'EURUSD', `interval=${interval}`)).map((c) => c.close);
+      assert.deepEqual(await kept('1m'), [1.2]);
+      assert.deepEqual(await kept('5m'), [1.1, 1.2]);
+      assert.deepEqual(await kept('1d'), [1.1, 1.2]);
     } finally {
       await t.close();
     }
