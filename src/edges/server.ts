@@ -133,7 +133,9 @@ async function startOnStorage(
   if (ownFeed instanceof ReplayFeed) await checkReplayStart(ownFeed, storage);
   // With a shared database one process, the leader, runs the feed and the periodic tick; the
   // others stand by and take over when the leader's database session ends.
-  const leader = new Leadership(ownFeed, trading, new PeriodicWork(trading, logger), logger);
+  // The leader's periodic work also keeps candle retention, by its clock (a replay's is the data's).
+  const periodic = new PeriodicWork({ tick: () => trading.tick().finally(() => candles.prune()) }, logger);
+  const leader = new Leadership(ownFeed, trading, periodic, logger);
   const feed = storage.shared ? leader.feed() : ownFeed;
   // Not ready until the feed's first quotes are in, and again from the moment shutdown begins.
   const readiness = { starting: true, closing: false };

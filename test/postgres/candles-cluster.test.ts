@@ -1,6 +1,7 @@
 /**
  * Candles with two server processes on one PostgreSQL database: each quote is recorded by the
- * process that ingests it. The leader replays a bar file; the other process only hears the
+ * process that ingests it, and only the process that runs the feed deletes old candles (by its
+ * clock, which the replay sets). The leader replays a bar file; the other process only hears the
  * replayed quotes announced, and serves the bars' candles (volumes counted once) from the
  * database. An admin quote sent to the other process is recorded there and read through the
  * leader. (Were announced quotes recorded too, a merge of the same quotes would change nothing
@@ -11,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { pino } from 'pino';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { StocksTraderClient } from '../../src/client/stockstrader-client.ts';
@@ -21,6 +23,17 @@ import { ADMIN_TOKEN } from '../support/test-server.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const START = Date.parse('2026-03-10T14:40:00Z') / 1000;
+
+async function storedCount(url: string, where: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM candles WHERE ${where}`);
+    return Number(rows[0]?.n);
+  } finally {
+    await client.end();
+  }
+}
 
 describe('candles on two processes sharing PostgreSQL', () => {
   let scratch: string;
@@ -62,39 +75,40 @@ describe('candles on two processes sharing PostgreSQL', () => {
       rateLimit: 0,
       authFailureLimit: 0,
     };
-    for (let index = 0; index < 2; index++) {
-      servers.push(await startServer(config, { logger: pino({ level: 'silent' }) }));
-    }
-    const admins = servers.map((server) => new AdminClient({ baseUrl: server.url, token: ADMIN_TOKEN }));
-    let leader = -1;
-    await waitFor('a leader', async () => {
-      const states = await Promise.all(admins.map(async (admin) => (await admin.feed()).state));
-      leader = states.indexOf('paused');
-      return leader >= 0 && states.includes('standby');
+    const start = async (): Promise<{ admin: AdminClient; server: RunningServer }> => {
+      const server = await startServer(config, { logger: pino({ level: 'silent' }) });
+      servers.push(server);
+      return { server, admin: new AdminClient({ baseUrl: server.url, token: ADMIN_TOKEN }) };
+    };
+    // The leader first, alone: it replays the bars and stores their candles.
+    const leader = await start();
+    await waitFor('the leader', async () => (await leader.admin.feed()).state === 'paused');
+    const userId = await leader.admin.createUser('chart reader');
+    const { token } = await leader.admin.issueToken(userId);
+    await leader.admin.resumeFeed();
+    await waitFor('the replay to finish', async () => (await leader.admin.feed()).state === 'finished');
+    await waitFor('the bars to be stored', async () => {
+      const rows = await storedCount(database.url, "ticker = 'AAPL.nq' AND interval_seconds = 60");
+      return rows === 2;
     });
-    const other = 1 - leader;
-    const userId = await admins[leader]?.createUser('chart reader');
-    assert.ok(userId);
-    const { token } = await (admins[leader] as AdminClient).issueToken(userId);
-    const clients = servers.map((server) => new StocksTraderClient({ baseUrl: server.url, token }));
-    await admins[leader]?.resumeFeed();
-    await waitFor('the replay to finish', async () => (await admins[leader]?.feed())?.state === 'finished');
 
+    // Then the other process, whose clock the replay does not set (it reads real time): it must
+    // neither record the replayed quotes nor delete the bars as older than its retention. Its
+    // first candle write comes a second after its start; give it that second.
+    const other = await start();
+    assert.equal((await other.admin.feed()).state, 'standby');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     const bars = [
       { time: START, open: 271.42, high: 271.42, low: 271.22, close: 271.3, volume: 100 },
       { time: START + 60, open: 271.3, high: 271.5, low: 271.25, close: 271.5, volume: 200 },
     ];
-    // The other process shows what the leader wrote (within a second), not candles of its own.
-    const otherClient = clients[other] as StocksTraderClient;
-    await waitFor('the bars on the other process', async () => {
-      const candles = await otherClient.candles('AAPL.nq', { interval: '1m' });
-      return JSON.stringify(candles) === JSON.stringify(bars);
-    });
+    const otherClient = new StocksTraderClient({ baseUrl: other.server.url, token });
+    const leaderClient = new StocksTraderClient({ baseUrl: leader.server.url, token });
     assert.deepEqual(await otherClient.candles('AAPL.nq', { interval: '1m' }), bars);
+    assert.deepEqual(await leaderClient.candles('AAPL.nq', { interval: '1m' }), bars);
 
     // An admin quote sent to the other process is recorded there, and reaches the leader's reads.
-    const quote = await (admins[other] as AdminClient).setQuote('MSFT.nq', { bid: 400.5, ask: 400.52 });
-    const leaderClient = clients[leader] as StocksTraderClient;
+    const quote = await other.admin.setQuote('MSFT.nq', { bid: 400.5, ask: 400.52 });
     await waitFor('the admin quote on the leader', async () => {
       return (await leaderClient.candles('MSFT.nq', { interval: '1m' })).length === 1;
     });

@@ -17,8 +17,9 @@
  * - Reads and writes take turns: a read waits for a write in flight, reads storage, then adds what
  *   memory holds for the ticker, so a chart includes the last second without counting it twice.
  *   With several processes, another process's candles are visible once it has written them (≤ 1 s).
- * - Retention (RETENTION_SECONDS, by the clock's time): finer candles are deleted first; checked at
- *   start and then once an hour of clock time.
+ * - Retention (RETENTION_SECONDS, by the clock's time): `prune`, which only the process that runs
+ *   the feed and the periodic work calls (a replay sets its clock to the data; another process's
+ *   clock would not be), deletes old candles at its first call and then once an hour of clock time.
  * A write that fails is logged and its candles kept for the next attempt: candles are derived data,
  * so a failed write never stops trading, and a crash loses at most the last second of them.
  */
@@ -141,7 +142,7 @@ export class CandleRecorder {
     return false;
   }
 
-  /** Writes the candles gathered since the last write (and prunes when due); never rejects. */
+  /** Writes the candles gathered since the last write; never rejects. */
   write(): Promise<void> {
     const run = this.#turn.then(() => this.#writeNow());
     this.#turn = run;
@@ -167,7 +168,6 @@ export class CandleRecorder {
         return;
       }
     }
-    await this.#pruneIfDue();
   }
 
   /** The 1-minute candles gathered since the last write, oldest data first per ticker; memory is emptied. */
@@ -179,7 +179,8 @@ export class CandleRecorder {
     return gathered;
   }
 
-  async #pruneIfDue(): Promise<void> {
+  /** Deletes candles past their retention, when an hour of clock time has passed since the last time; never rejects. */
+  async prune(): Promise<void> {
     const now = Math.floor(this.#clock.nowMs() / 1000);
     if (now >= this.#prunedAt && now < this.#prunedAt + PRUNE_EVERY_SECONDS) return;
     this.#prunedAt = now;
