@@ -178,13 +178,14 @@ async function startOnStorage(
       throw new StartupError(`cannot listen on host ${config.host}`);
     throw error;
   }
-  candles.start();
   if (storage.shared) {
     await storage.shared.listen(trading.clusterListener());
     storage.shared.contendForFeed(leader);
   } else {
     leader.acquired();
   }
+  // Quotes ingested before this wait in memory for the first write.
+  candles.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>

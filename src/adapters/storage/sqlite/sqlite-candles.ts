@@ -27,6 +27,8 @@ export class SqliteCandles implements CandleStore {
   readonly #flush: () => Promise<void>;
   readonly #merge: Database.Statement;
   readonly #prune: Database.Statement;
+  /** The two reads (newest or oldest first), prepared on first use. */
+  readonly #reads = new Map<string, Database.Statement>();
 
   /** `flush` makes what `write` committed durable. */
   constructor(read: Database.Database, write: Database.Database, flush: () => Promise<void>) {
@@ -48,9 +50,10 @@ export class SqliteCandles implements CandleStore {
   }
 
   async readCandles(query: CandleQuery): Promise<Candle[]> {
-    const rows = this.#read
-      .prepare(readCandlesSql(query, positional))
-      .all(readCandlesParameters(query)) as Row[];
+    const sql = readCandlesSql(query, positional);
+    let statement = this.#reads.get(sql);
+    if (!statement) this.#reads.set(sql, (statement = this.#read.prepare(sql)));
+    const rows = statement.all(readCandlesParameters(query)) as Row[];
     return rows.map(candleFromRow);
   }
 
