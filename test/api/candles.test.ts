@@ -272,6 +272,13 @@ describe('candle retention', () => {
       await t.admin.setQuote('EURUSD', { bid: 1.1, ask: 1.1002 });
       const minute = `interval=1m&from=${T0}&to=${T0}`;
       assert.equal((await candles(t, user.token, 'EURUSD', minute)).length, 1);
+      // Stored first (within a second): retention deletes stored candles.
+      await waitFor('the 1-minute candle to be stored', async () => {
+        const rows = await t.query<{ n: number | string }>(
+          `SELECT COUNT(*) AS n FROM candles WHERE interval_seconds = 60 AND time = ${T0}`,
+        );
+        return Number(rows[0]?.n) === 1;
+      });
       await t.admin.advanceClock(7 * 86_400 + 2 * 3_600);
       await t.admin.setQuote('EURUSD', { bid: 1.2, ask: 1.2002 });
       await waitFor('the old 1-minute candle to go', async () => {
@@ -282,6 +289,29 @@ describe('candle retention', () => {
       assert.deepEqual(await kept('1m'), [1.2]);
       assert.deepEqual(await kept('5m'), [1.1, 1.2]);
       assert.deepEqual(await kept('1d'), [1.1, 1.2]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('candles rate limiting', () => {
+  it('counts /ext requests against the token, as /api ones', async () => {
+    // A burst of 3: the admin token's 3 requests of newAccount fit in its own bucket.
+    const t = await startTestServer({ rateLimit: 1, rateBurst: 3 });
+    try {
+      const user = await t.newAccount();
+      const path = '/ext/v1/instruments/EURUSD/candles?interval=1m';
+      // Sent at once, so the bucket (3, refilled at 1 a second) cannot admit them all.
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => raw(t.url, 'GET', path, { token: user.token })),
+      );
+      const statuses = answers.map((answer) => answer.status);
+      assert.ok(statuses.includes(200), String(statuses));
+      const limited = answers.find((answer) => answer.status === 429);
+      assert.ok(limited, String(statuses));
+      assert.equal(limited.body.error, 'rate_limited');
+      assert.ok(limited.headers.get('retry-after'));
     } finally {
       await t.close();
     }
