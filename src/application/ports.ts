@@ -3,6 +3,7 @@
  */
 import type { ChangeSet } from '../engine/engine.ts';
 import type { Quote } from '../engine/model.ts';
+import type { FeedBar } from './market-data/candles.ts';
 
 /** The only source of time. Real, manual or replay-driven. */
 export interface Clock {
@@ -44,8 +45,12 @@ export interface SettableClock extends Clock {
   restore(snapshot: ClockSnapshot): void;
 }
 
-/** Where a feed delivers quotes. Resolves once the quotes' consequences (fills) are durable. */
-export type QuoteSink = (quotes: readonly Quote[]) => Promise<void>;
+/**
+ * Where a feed delivers quotes. Resolves once the quotes' consequences (fills) are durable. A feed
+ * replaying bars passes, with a bar's first quote, the bar itself: charts show the bar (with its
+ * volume), not the quotes made of it.
+ */
+export type QuoteSink = (quotes: readonly Quote[], bars?: readonly FeedBar[]) => Promise<void>;
 
 /**
  * `failing`: running, but its last requests all failed (an upstream that is down or refuses us);

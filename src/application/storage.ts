@@ -21,6 +21,7 @@ import type {
   Quote,
 } from '../engine/model.ts';
 import type { IdSource } from '../engine/ports.ts';
+import type { Candle } from './market-data/candles.ts';
 
 export interface HistoryQuery {
   /** Only these statuses; empty means any. */
@@ -158,8 +159,34 @@ export interface EventStore {
   pruneEvents(before: number, keep: number, limit: number): Promise<number>;
 }
 
+/** Which stored candles to read (`CandleStore.readCandles`). */
+export interface CandleQuery {
+  ticker: string;
+  intervalSeconds: number;
+  /** Inclusive bounds on the candles' bucket start (Unix seconds). */
+  from: number;
+  to: number;
+  limit: number;
+  /** The newest `limit` in the window when true, else the oldest; either way returned oldest first. */
+  newest: boolean;
+}
+
+/** Candles for charts (application/market-data), one row per ticker, interval and bucket. */
+export interface CandleStore {
+  /**
+   * Merges each candle into the stored one of its bucket (candles.ts `mergeCandles`: earlier open,
+   * later close, high, low, volume added), or stores it; all in one transaction, durably. Several
+   * processes may merge into one bucket at once.
+   */
+  mergeCandles(candles: readonly Candle[]): Promise<void>;
+  readCandles(query: CandleQuery): Promise<Candle[]>;
+  /** Deletes these tickers' candles of `intervalSeconds` whose bucket starts before `before`. */
+  pruneCandles(tickers: readonly string[], intervalSeconds: number, before: number): Promise<void>;
+}
+
 /** One adapter, all ports: what the composition root opens, hands out by port, and closes. */
-export interface Storage extends IdentityStore, SettingsStore, TradingStore, HistoryStore, EventStore {
+export interface Storage
+  extends IdentityStore, SettingsStore, TradingStore, HistoryStore, EventStore, CandleStore {
   readonly dialect: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }

@@ -66,6 +66,8 @@ import { normaliseAccountId, normaliseDealId, normaliseOrderId } from './trading
 import { mergeChangeSets } from './trading/merge-change-sets.ts';
 import { QuoteIntake, latestQuotes } from './trading/quote-intake.ts';
 import { StreamHub } from './streaming/stream-hub.ts';
+import type { CandleRecorder } from './market-data/candle-recorder.ts';
+import type { FeedBar } from './market-data/candles.ts';
 
 export type { ListQuery } from './trading/history-query.ts';
 
@@ -77,6 +79,8 @@ export interface TradingServiceOptions {
   /** Called when memory and storage may have diverged; the process should stop. */
   onFatal: (error: unknown) => void;
   observer?: TradingObserver;
+  /** Records the candles of the quotes and bars this process ingests. */
+  candles?: CandleRecorder;
 }
 
 export interface InstrumentView {
@@ -101,6 +105,7 @@ export class TradingService {
   readonly #directory: AccountDirectory;
   readonly #queue = new AccountQueue();
   readonly #intake: QuoteIntake;
+  readonly #candles: CandleRecorder | undefined;
   /** Set when several processes share the database: changes then go through account versions. */
   readonly #cluster: ClusterSync | undefined;
   /** The account event and quote streams of this process's subscribers. */
@@ -127,8 +132,13 @@ export class TradingService {
       events: this.streams,
     });
     this.#directory = new AccountDirectory(options.engine);
-    this.#intake = new QuoteIntake(options.engine, options.logger, options.observer, (quotes) =>
-      this.streams.quotes(quotes),
+    this.#candles = options.candles;
+    this.#intake = new QuoteIntake(
+      options.engine,
+      options.logger,
+      options.observer,
+      options.candles,
+      (quotes) => this.streams.quotes(quotes),
     );
     const shared = options.storage.shared;
     this.#cluster = shared
@@ -499,14 +509,16 @@ export class TradingService {
 
   /**
    * Applies quotes in order: each fires the triggers it crosses; then margin is checked once for
-   * every account the batch moved. Resolves when all consequences are durable.
+   * every account the batch moved. Resolves when all consequences are durable. `bars`, when the
+   * feed has them, are what the quotes replay: they become candles, and their quotes do not.
    */
-  async ingestQuotes(quotes: readonly Quote[]): Promise<void> {
+  async ingestQuotes(quotes: readonly Quote[], bars?: readonly FeedBar[]): Promise<void> {
     this.#pipeline.ensureHealthy();
+    if (bars && bars.length > 0) this.#candles?.recordBars(bars);
     if (this.#cluster) return this.#cluster.ingest(quotes);
     const now = this.now();
     const steps: ChangeSet[] = [];
-    const accepted = this.#intake.accept(quotes);
+    const accepted = this.#intake.accept(quotes, 'ingested');
     for (const quote of accepted) steps.push(this.#engine.onQuote(quote, now));
     steps.push(this.#engine.sweepStopOuts(now));
     // Only the newest quote per instrument needs to survive a restart.

@@ -23,6 +23,8 @@ import type {
   Quote,
 } from '../contract/public-api.ts';
 import { PUBLIC_PREFIX, PublicRoutes as Routes } from '../contract/public-routes.ts';
+import type { Candle, CandlesQuery } from '../contract/ext-api.ts';
+import { EXT_PREFIX, ExtRoutes } from '../contract/ext-routes.ts';
 import type { PathParams, RouteSpec } from '../contract/route-spec.ts';
 import { Transport, type RequestOptions, type TransportOptions } from './http.ts';
 
@@ -37,6 +39,17 @@ export class StocksTraderClient {
 
   #call<R extends RouteSpec>(route: R, params: PathParams<R>, options?: RequestOptions) {
     return this.#http.call(PUBLIC_PREFIX, route, params, options);
+  }
+
+  /**
+   * Candles for charts (extension, `GET /ext/v1/instruments/{ticker}/candles`): bid OHLC, oldest
+   * first; with `from`, the first `limit` from it, otherwise the newest `limit` up to `to`.
+   *
+   * @example
+   * const candles = await client.candles('EURUSD', { interval: '5m', limit: 288 }); // the last day
+   */
+  candles(ticker: string, query: CandlesQuery): Promise<Candle[]> {
+    return this.#http.call(EXT_PREFIX, ExtRoutes.candles, { ticker }, { query });
   }
 
   /** Lists the caller's accounts. */

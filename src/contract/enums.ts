@@ -17,3 +17,6 @@ export const CALENDARS = ['us_equities', 'fx', 'always'] as const;
 /** History pages: a list answers this many items unless asked for fewer, and never more than the cap. */
 export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 500;
+
+/** Candle intervals of the charts extension, finest first (UTC buckets). */
+export const CANDLE_INTERVALS = ['1m', '5m', '15m', '1h', '1d'] as const;

@@ -42,7 +42,7 @@ export const TradeMode = StringEnum(TRADE_MODES);
 const AccountIdParam = Type.String({ pattern: '^[0-9]{1,15}$', description: 'Account identifier.' });
 const OrderIdParam = Type.String({ pattern: '^[0-9]{1,15}$', description: 'Order identifier.' });
 const DealIdParam = Type.String({ pattern: '^[0-9]{1,15}$', description: 'Deal identifier.' });
-const TickerParam = Type.String({
+export const TickerParam = Type.String({
   pattern: '^[A-Za-z0-9._-]{1,32}$',
   description: 'Instrument identifier.',
 });

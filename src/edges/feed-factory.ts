@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ControllableClock } from '../adapters/clock/controllable-clock.ts';
 import { ReplayFeed } from '../adapters/feeds/replay-feed.ts';
-import { SimulatorFeed } from '../adapters/feeds/simulator-feed.ts';
+import { SimulatorFeed, type MarketHours } from '../adapters/feeds/simulator-feed.ts';
+import { simulatedHistory } from '../adapters/feeds/simulator-history.ts';
 import { UpstreamFeed } from '../adapters/feeds/upstream-feed.ts';
 import type { Feed } from '../application/ports.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -22,17 +23,27 @@ export function createFeed(
   switch (config.feed) {
     case 'manual':
       return undefined;
-    case 'sim':
+    case 'sim': {
+      const isOpen: MarketHours = (instrument, now) =>
+        config.marketHours === 'ignore' || isMarketOpen(instrument.calendar, now);
       return new SimulatorFeed({
         instruments: engine.instruments(),
         clock,
         seed: config.seed,
         initialQuotes: new Map(engine.allQuotes().map((quote) => [quote.ticker, quote])),
-        isOpen: (instrument, now) =>
-          config.marketHours === 'ignore' || isMarketOpen(instrument.calendar, now),
+        isOpen,
         timeAcceleration: config.simulatorSpeed,
+        // A fresh database starts with a day of candles to chart (docs/candles.md).
+        history: (opening, endSeconds) =>
+          simulatedHistory(opening, {
+            seed: config.seed,
+            endSeconds,
+            isOpen,
+            timeAcceleration: config.simulatorSpeed,
+          }),
         onError: (error) => logger.error({ err: error }, 'simulator step failed'),
       });
+    }
     case 'replay':
       if (config.replay.files.length === 0)
         throw new StartupError('--feed replay needs --replay-file <file.csv>[,more.csv]');

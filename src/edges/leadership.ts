@@ -42,9 +42,9 @@ export class Leadership implements FeedContender {
       { event: 'leader', feed: this.#feed?.name ?? 'none' },
       'this process leads: it runs the feed',
     );
-    this.#started = Promise.resolve(this.#feed?.start((quotes) => this.#trading.ingestQuotes(quotes))).catch(
-      (error: unknown) => this.#logger.error({ err: error }, 'feed start failed'),
-    );
+    this.#started = Promise.resolve(
+      this.#feed?.start((quotes, bars) => this.#trading.ingestQuotes(quotes, bars)),
+    ).catch((error: unknown) => this.#logger.error({ err: error }, 'feed start failed'));
     this.#periodic.start();
   }
 

@@ -24,6 +24,7 @@ import { AppError } from '../application/errors.ts';
 import type { Storage } from '../application/storage.ts';
 import { PeriodicWork } from '../application/periodic-work.ts';
 import { EventRetention } from '../application/streaming/event-retention.ts';
+import { CandleRecorder } from '../application/market-data/candle-recorder.ts';
 import { TradingService } from '../application/trading-service.ts';
 import { Engine } from '../engine/engine.ts';
 import type { ServerConfig } from './config.ts';
@@ -87,7 +88,11 @@ async function startOnStorage(
 ): Promise<RunningServer> {
   if (config.feed === 'replay' && Object.values(config.clock).some((value) => value !== undefined))
     throw new StartupError('--clock cannot be used with --feed replay: the replayed data sets the time');
-  const { engine, trading, clock, clockControl, metrics, fatal } = composeService(config, storage, logger);
+  const { engine, trading, candles, clock, clockControl, metrics, fatal } = composeService(
+    config,
+    storage,
+    logger,
+  );
   // Processes starting together on a shared database seed it once, one after another.
   const seed = (): Promise<{ identity: IdentityService; firstStart: FirstStart }> =>
     bootstrap(config, { storage, trading, clockControl, logger });
@@ -98,12 +103,18 @@ async function startOnStorage(
   if (ownFeed instanceof ReplayFeed) await checkReplayStart(ownFeed, storage);
   // With a shared database one process, the leader, runs the feed and the periodic tick; the
   // others stand by and take over when the leader's database session ends.
-  const leader = new Leadership(ownFeed, trading, periodicWork(config, storage, trading, logger), logger);
+  const leader = new Leadership(
+    ownFeed,
+    trading,
+    periodicWork(config, storage, { trading, candles }, logger),
+    logger,
+  );
   const feed = storage.shared ? leader.feed() : ownFeed;
   const readiness = new Readiness(feed);
   const app = await buildApp({
     trading,
     identity,
+    candles,
     clock: clockControl,
     feed,
     logger,
@@ -118,7 +129,7 @@ async function startOnStorage(
   });
   const address = await listenOrRefuse(app, config);
 
-  const close = closeInOrder({ readiness, leader, app, trading, storage });
+  const close = closeInOrder({ readiness, leader, app, trading, candles, storage });
   fatal.handler = (error) => {
     logger.fatal({ err: error }, 'storage failure: shutting down');
     void close().finally(() => {
@@ -126,6 +137,8 @@ async function startOnStorage(
     });
   };
   await takeTurnForFeed(storage, trading, leader);
+  // Quotes ingested before this wait in memory for the first write.
+  candles.start();
   // The banner and /readyz wait for the first quotes, so no client sees an instrument unquoted.
   await leader.firstQuotes();
   readiness.started();
@@ -148,6 +161,12 @@ function composeService(config: ServerConfig, storage: Storage, logger: Logger) 
   // The metrics read the service lazily (gauges), and the service reports into the metrics.
   const ref: { trading?: TradingService } = {};
   const metrics = new ServerMetrics(() => ref.trading, { token: config.metricsToken });
+  const candles = new CandleRecorder({
+    store: storage,
+    clock,
+    logger,
+    tickers: () => engine.instruments().map((instrument) => instrument.ticker),
+  });
   const trading = new TradingService({
     engine,
     storage,
@@ -155,6 +174,7 @@ function composeService(config: ServerConfig, storage: Storage, logger: Logger) 
     logger,
     onFatal: (error) => fatal.handler?.(error),
     observer: metrics,
+    candles,
   });
   ref.trading = trading;
   const clockControl = new ClockControl({
@@ -163,14 +183,17 @@ function composeService(config: ServerConfig, storage: Storage, logger: Logger) 
     hasTradingHistory: () => trading.hasTradingHistory(),
     afterMove: () => trading.tick(),
   });
-  return { engine, trading, clock, clockControl, metrics, fatal };
+  return { engine, trading, candles, clock, clockControl, metrics, fatal };
 }
 
-/** What the leading process runs on a timer: expirations and stop-outs, and event retention. */
+/**
+ * What the leading process runs on a timer: expirations and stop-outs, event retention, and
+ * candle retention, by its clock (a replay's is the data's).
+ */
 function periodicWork(
   config: ServerConfig,
   storage: Storage,
-  trading: TradingService,
+  { trading, candles }: { trading: TradingService; candles: CandleRecorder },
   logger: Logger,
 ): PeriodicWork {
   const retention = new EventRetention(
@@ -180,7 +203,10 @@ function periodicWork(
     logger,
   );
   return new PeriodicWork(
-    { tick: () => Promise.all([trading.tick(), retention.tick()]).then(() => undefined) },
+    {
+      tick: () =>
+        Promise.all([trading.tick().finally(() => candles.prune()), retention.tick()]).then(() => undefined),
+    },
     logger,
   );
 }

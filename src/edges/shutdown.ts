@@ -1,10 +1,11 @@
 /**
  * A graceful shutdown closes the parts in the order that keeps every acknowledged change durable:
  * readiness says "shutting down" at once, the feed and the periodic work stop, the HTTP server
- * lets requests in flight finish, the steps they issued are flushed, and only then does storage
- * close. Asking again returns the same shutdown.
+ * lets requests in flight finish, the candles gathered are written, the steps the requests issued
+ * are flushed, and only then does storage close. Asking again returns the same shutdown.
  */
 import type { FastifyInstance } from 'fastify';
+import type { CandleRecorder } from '../application/market-data/candle-recorder.ts';
 import type { Storage } from '../application/storage.ts';
 import type { TradingService } from '../application/trading-service.ts';
 import type { Leadership } from './leadership.ts';
@@ -18,6 +19,7 @@ export interface ClosingParts {
   leader: Leadership;
   app: FastifyInstance;
   trading: TradingService;
+  candles: CandleRecorder;
   storage: Storage;
 }
 
@@ -26,6 +28,7 @@ export function closeInOrder({
   leader,
   app,
   trading,
+  candles,
   storage,
 }: ClosingParts): () => Promise<void> {
   let closing: Promise<void> | undefined;
@@ -39,6 +42,7 @@ export function closeInOrder({
       force.unref();
       await app.close();
       clearTimeout(force);
+      await candles.close();
       await trading.flush().catch(() => undefined);
       await storage.close();
     })());

@@ -20,6 +20,7 @@ import type { Account, Deal, Instrument, Order, Quote } from '../../src/engine/m
 import type { HistoryQuery, Storage } from '../../src/application/storage.ts';
 import { DEFAULT_INSTRUMENTS } from '../../src/adapters/catalogue/default-instruments.ts';
 import { seededRandom } from '../support/seeded-random.ts';
+import { candleStoreContract } from './candle-store-contract.ts';
 
 export interface ContractStore {
   /** A fresh, empty, migrated store. */
@@ -47,6 +48,7 @@ function history(changes: Partial<HistoryQuery>): HistoryQuery {
 }
 
 export function storageContract(name: string, factory: StorageFactory): void {
+  candleStoreContract(name, factory);
   describe(`storage contract: ${name}`, () => {
     let store: ContractStore;
     let storage: Storage;

@@ -20,7 +20,14 @@
  *   refused rather than assumed to be UTC, since exchange-local exports are common. Numbers too large
  *   to be Unix seconds (e.g. milliseconds) are refused for the same reason.
  */
-import { PRICE_DECIMALS, scaledToText, toScaled, type Price } from '../../engine/decimal.ts';
+import {
+  PRICE_DECIMALS,
+  QUANTITY_DECIMALS,
+  scaledToText,
+  toScaled,
+  type Price,
+  type Quantity,
+} from '../../engine/decimal.ts';
 import type { Instrument, Quote } from '../../engine/model.ts';
 
 export type ReplayShape = 'ticks' | 'bars';
@@ -235,7 +242,16 @@ export function barPathQuotes(bar: BarPrices, tick: Price, spreadTicks: number):
 /** A row ready for the timeline. */
 export type ReplayRow =
   | { kind: 'tick'; timeMs: number; quote: Quote }
-  | { kind: 'bar'; timeMs: number; ticker: string; path: PathQuote[] };
+  | {
+      kind: 'bar';
+      timeMs: number;
+      ticker: string;
+      path: PathQuote[];
+      /** The bar as the file gives it, for charts (its quotes are the path). */
+      prices: BarPrices;
+      /** Fixed-point (1e-6 units); 0 when the file has no volume. */
+      volume: Quantity;
+    };
 
 export interface ReplayRowParserOptions {
   instruments: (ticker: string) => Instrument | undefined;
@@ -305,17 +321,31 @@ export class ReplayRowParser {
         };
       }
     }
+    let volume = 0;
     if (header.volume !== undefined) {
-      const volume = cells[header.volume] ?? '';
-      if (volume !== '' && !/^\d+(?:\.\d+)?$/.test(volume)) {
-        return { reason: `volume "${volume}" is not a non-negative number` };
+      const text = cells[header.volume] ?? '';
+      if (text !== '' && !/^\d+(?:\.\d+)?$/.test(text)) {
+        return { reason: `volume "${text}" is not a non-negative number` };
       }
+      if (text !== '') volume = barVolume(text);
     }
     const spreadTicks = this.#options.barSpreadTicks ?? defaultBarSpreadTicks(instrument);
     const path = barPathQuotes(bar, instrument.minTick, spreadTicks);
     if (isMalformed(path)) return path;
-    return { kind: 'bar', timeMs, ticker: instrument.ticker, path };
+    return { kind: 'bar', timeMs, ticker: instrument.ticker, path, prices: bar, volume };
   }
+}
+
+/**
+ * A bar's volume as a fixed-point quantity: decimals past the sixth are dropped and a volume past
+ * 2^53 − 1 units of 1e-6 reads as that, so no volume the format accepts makes a line malformed.
+ */
+function barVolume(text: string): Quantity {
+  const [whole = '0', fraction = ''] = text.split('.');
+  return (
+    toScaled(`${whole}.${fraction.slice(0, QUANTITY_DECIMALS) || '0'}`, QUANTITY_DECIMALS) ??
+    Number.MAX_SAFE_INTEGER
+  );
 }
 
 /** The instrument's typical spread as whole ticks, never below one (as the simulator draws it). */

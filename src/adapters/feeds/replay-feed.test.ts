@@ -672,7 +672,9 @@ describe('ReplayFeed', () => {
   it('settles a lone bar early once too many quotes wait behind it', () => {
     const timeline = new ReplayTimeline();
     const path = [1, 2, 3, 4].map((bid) => ({ bid: bid * 1000, ask: bid * 1000 + 1000 }));
-    assert.equal(timeline.add({ kind: 'bar', timeMs: T0 * 1000, ticker: 'MSFT.nq', path }), undefined);
+    const prices = { open: 1000, high: 4000, low: 1000, close: 4000 };
+    const bar = { kind: 'bar' as const, timeMs: T0 * 1000, ticker: 'MSFT.nq', path, prices, volume: 0 };
+    assert.equal(timeline.add(bar), undefined);
     const quote = (time: number): Quote => ({ ticker: 'EURUSD', bid: 1000, ask: 2000, time });
     let delivered = 0;
     for (let row = 1; row <= MAX_BUFFERED_QUOTES + 10; row++) {

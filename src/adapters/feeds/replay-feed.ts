@@ -299,10 +299,11 @@ export class ReplayFeed implements Feed {
     if (count === undefined) return false;
     const quotes = batch.quotes.splice(0, count);
     const sources = batch.sources.splice(0, count);
+    const bars = batch.bars.splice(0, count).filter((bar) => bar !== undefined);
     this.#options.clock.setReplay(batch.timeMs);
     this.#pacing.handedOver();
     try {
-      await sink(quotes);
+      await (bars.length > 0 ? sink(quotes, bars) : sink(quotes));
     } catch (error) {
       const source = sources[0];
       const file = this.#options.files[source?.file ?? this.#reader.fileIndex] ?? '';

@@ -24,6 +24,7 @@
  */
 import { KeyedHeap } from '../../engine/keyed-heap.ts';
 import type { Quote } from '../../engine/model.ts';
+import type { FeedBar } from '../../application/market-data/candles.ts';
 import type { PathQuote, ReplayRow } from './replay-csv.ts';
 
 /** Interval of a bar when nothing better is known: the common one-minute bar. */
@@ -44,17 +45,22 @@ export interface ReplaySource {
   pending: number;
 }
 
-/** A group of quotes with the same data time, delivered in one sink call; `sources` runs parallel. */
+/**
+ * A group of quotes with the same data time, delivered in one sink call; `sources` runs parallel,
+ * and so does `bars`: the bar a quote opens (its first quote), handed to the sink for charts.
+ */
 export interface ReplayBatch {
   timeMs: number;
   quotes: Quote[];
   sources: (ReplaySource | undefined)[];
+  bars: (FeedBar | undefined)[];
 }
 
 interface TimedQuote {
   timeMs: number;
   quote: Quote;
   source: ReplaySource | undefined;
+  bar?: FeedBar | undefined;
 }
 
 interface PendingBar {
@@ -62,6 +68,8 @@ interface PendingBar {
   startMs: number;
   path: readonly PathQuote[];
   source: ReplaySource | undefined;
+  /** The bar for charts; its length is known once it is settled (before its open is delivered). */
+  candle: FeedBar;
 }
 
 interface BarHistory {
@@ -104,18 +112,27 @@ export class ReplayTimeline {
       } else {
         this.#bars.set(row.ticker, { lastStartMs: row.timeMs, shortestGapMs: undefined });
       }
+      const candle: FeedBar = {
+        ticker: row.ticker,
+        time: seconds(row.timeMs),
+        seconds: 0,
+        ...row.prices,
+        volume: row.volume,
+      };
       const [open] = row.path;
       if (open)
         this.#push(
           row.timeMs,
           { ticker: row.ticker, bid: open.bid, ask: open.ask, time: seconds(row.timeMs) },
           source,
+          candle,
         );
       this.#pending.upsert(row.ticker, row.timeMs, {
         ticker: row.ticker,
         startMs: row.timeMs,
         path: row.path,
         source,
+        candle,
       });
     }
     this.#settleDue();
@@ -139,14 +156,16 @@ export class ReplayTimeline {
     if (timeMs >= barrier) return undefined;
     const quotes: Quote[] = [];
     const sources: (ReplaySource | undefined)[] = [];
+    const bars: (FeedBar | undefined)[] = [];
     while (this.#quotes.peekPriority() === timeMs) {
       const entry = this.#quotes.pop();
       if (entry) {
         quotes.push(entry.quote);
         sources.push(entry.source);
+        bars.push(entry.bar);
       }
     }
-    return { timeMs, quotes, sources };
+    return { timeMs, quotes, sources, bars };
   }
 
   /** Quotes waiting for delivery. */
@@ -154,13 +173,14 @@ export class ReplayTimeline {
     return this.#quotes.size;
   }
 
-  #push(timeMs: number, quote: Quote, source: ReplaySource | undefined): void {
+  #push(timeMs: number, quote: Quote, source: ReplaySource | undefined, bar?: FeedBar): void {
     // Zero-padded so that equal times pop in insertion order (the heap breaks ties by key).
-    this.#quotes.upsert(String(this.#sequence++).padStart(16, '0'), timeMs, { timeMs, quote, source });
+    this.#quotes.upsert(String(this.#sequence++).padStart(16, '0'), timeMs, { timeMs, quote, source, bar });
   }
 
   /** Schedules the three quotes after the open, spread evenly over the bar's interval. */
   #settle(bar: PendingBar, intervalMs: number): void {
+    bar.candle.seconds = intervalMs / 1000;
     for (let index = 1; index < bar.path.length; index++) {
       const point = bar.path[index];
       if (point === undefined) continue;

@@ -30,6 +30,7 @@ import {
 import { isMarketOpen } from '../../engine/calendar/trading-calendar.ts';
 import type { Price } from '../../engine/decimal.ts';
 import type { CalendarId, Instrument, Quote } from '../../engine/model.ts';
+import type { FeedBar } from '../../application/market-data/candles.ts';
 
 export const DEFAULT_SIMULATOR_SEED = 42;
 export const DEFAULT_TICK_INTERVAL_MS = 250;
@@ -214,7 +215,7 @@ function nextNormal(track: Track): number {
  * A 32-bit seed per instrument from the walk's seed and the ticker, well mixed because xoroshiro's first
  * outputs for nearby seeds are correlated.
  */
-function trackSeed(seed: number, ticker: string): number {
+export function trackSeed(seed: number, ticker: string): number {
   // FNV-1a over the ticker's UTF-16 code units.
   let hash = 0x811c9dc5;
   for (let index = 0; index < ticker.length; index++) {
@@ -241,6 +242,15 @@ export interface SimulatorFeedOptions extends PriceWalkOptions {
    * the error, since the trading service reports its own failures.
    */
   onError?: (error: unknown) => void;
+  /**
+   * Bars leading up to the opening quotes of instruments that had none (simulatedHistory in
+   * simulator-history.ts), sent with those quotes, for charts: given each instrument and its
+   * opening mid in ticks, and the start time (Unix seconds). None when absent.
+   */
+  history?: (
+    opening: readonly { instrument: Instrument; midTicks: number }[],
+    endSeconds: number,
+  ) => FeedBar[];
 }
 
 /**
@@ -261,6 +271,7 @@ export class SimulatorFeed implements Feed {
   #running = false;
   readonly #seed: number;
   readonly #tickers: readonly string[];
+  readonly #options: SimulatorFeedOptions;
   #inFlight: Promise<void> = Promise.resolve();
 
   constructor(options: SimulatorFeedOptions) {
@@ -271,6 +282,7 @@ export class SimulatorFeed implements Feed {
     this.#walk = new PriceWalk(options);
     this.#seed = options.seed;
     this.#tickers = options.instruments.map((instrument) => instrument.ticker);
+    this.#options = options;
     this.#clock = options.clock;
     this.#tickIntervalMs = tickIntervalMs;
     this.#onError = options.onError ?? (() => undefined);
@@ -289,16 +301,30 @@ export class SimulatorFeed implements Feed {
     if (this.#running) throw new Error('the simulator feed is already running');
     this.#running = true;
     const run = ++this.#run;
-    const opening = this.#walk.openingQuotes(nowSeconds(this.#clock));
+    const now = nowSeconds(this.#clock);
+    const opening = this.#walk.openingQuotes(now);
     this.#inFlight = (async () => {
       try {
-        if (opening.length > 0) await sink(opening);
+        const history = this.#history(opening, now);
+        if (opening.length > 0) await (history.length > 0 ? sink(opening, history) : sink(opening));
       } catch (error) {
         this.#onError(error);
       }
       if (run === this.#run) this.#schedule(sink, run);
     })();
     return this.#inFlight;
+  }
+
+  /** The bars before the opening quotes of instruments that had none (see the `history` option). */
+  #history(opening: readonly Quote[], now: number): FeedBar[] {
+    const history = this.#options.history;
+    if (!history || opening.length === 0) return [];
+    const requests = opening.flatMap((quote) => {
+      const instrument = this.#options.instruments.find((candidate) => candidate.ticker === quote.ticker);
+      const mid = this.#walk.mid(quote.ticker);
+      return instrument && mid !== undefined ? [{ instrument, midTicks: mid / instrument.minTick }] : [];
+    });
+    return history(requests, now);
   }
 
   async stop(): Promise<void> {

@@ -122,7 +122,7 @@ export class ClusterSync {
     return {
       quotes: (quotes) => {
         // Their triggers fired in the process that applied them; here they only move prices.
-        for (const quote of this.#intake.accept(quotes)) this.#engine.restoreQuote(quote);
+        for (const quote of this.#intake.accept(quotes, 'announced')) this.#engine.restoreQuote(quote);
       },
       change: (change) => {
         this.#onChange(change);
@@ -201,7 +201,7 @@ export class ClusterSync {
     // Triggers are only as fresh as the books: bring in what other processes changed first.
     await this.#reloadStale();
     const now = this.#now();
-    const accepted = this.#intake.accept(quotes);
+    const accepted = this.#intake.accept(quotes, 'ingested');
     const size = this.#engine.triggerCount() + this.#directory.openDealCount();
     await this.#shared.reserveIds(size + 64, 2 * size + 64);
     const steps = accepted.map((quote) => this.#engine.onQuote(quote, now));

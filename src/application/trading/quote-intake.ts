@@ -1,12 +1,17 @@
 /**
  * Which incoming quotes are applied: those of known instruments with sane prices (positive
  * integers, bid not above ask). Accepted quotes enter the bounded tick history and go to the
- * quote streams' subscribers (conflated there), before their triggers fire.
+ * quote streams' subscribers (conflated there), before their triggers fire; those this process
+ * ingests (not those another process announced: it records them) also go to the candles.
  */
 import type { Engine } from '../../engine/engine.ts';
 import type { Quote } from '../../engine/model.ts';
 import type { Logger, TradingObserver } from '../ports.ts';
 import { TickHistory } from '../tick-history.ts';
+import type { CandleRecorder } from '../market-data/candle-recorder.ts';
+
+/** `ingested`: fed to this process (a feed, an admin); `announced`: applied by another process. */
+export type QuoteOrigin = 'ingested' | 'announced';
 
 export class QuoteIntake {
   readonly #engine: Engine;
@@ -14,21 +19,25 @@ export class QuoteIntake {
   readonly #observer: TradingObserver | undefined;
   readonly #ticks = new TickHistory();
   readonly #subscribers: ((quotes: readonly Quote[]) => void) | undefined;
+  readonly #candles: CandleRecorder | undefined;
 
   constructor(
     engine: Engine,
     logger: Logger,
     observer: TradingObserver | undefined,
+    candles: CandleRecorder | undefined,
     subscribers?: (quotes: readonly Quote[]) => void,
   ) {
     this.#engine = engine;
     this.#logger = logger;
     this.#observer = observer;
     this.#subscribers = subscribers;
+    this.#candles = candles;
   }
 
-  /** The quotes of known instruments with sane prices, recorded in the tick history. */
-  accept(quotes: readonly Quote[]): Quote[] {
+  /** The quotes of known instruments with sane prices, recorded in the tick history (and candles). */
+  accept(quotes: readonly Quote[], origin: QuoteOrigin): Quote[] {
+    const candles = origin === 'ingested' ? this.#candles : undefined;
     const accepted: Quote[] = [];
     for (const quote of quotes) {
       if (!this.#engine.instrument(quote.ticker)) continue;
@@ -45,6 +54,7 @@ export class QuoteIntake {
         continue;
       }
       this.#ticks.record(quote);
+      candles?.recordQuote(quote);
       accepted.push(quote);
     }
     this.#observer?.quotes(accepted.length === 0 ? 0 : quotes.length);

@@ -17,6 +17,9 @@ import { installHeaderChecks } from './header-checks.ts';
 import { installNumericCoercion } from './request-coercion.ts';
 import { publicRoutes } from './public/public-routes.ts';
 import { adminRoutes } from './admin/admin-routes.ts';
+import { extRoutes } from './ext/ext-routes.ts';
+import { EXT_PREFIX } from '../../contract/ext-routes.ts';
+import type { CandleRecorder } from '../../application/market-data/candle-recorder.ts';
 import { PUBLIC_PREFIX } from '../../contract/public-routes.ts';
 import { STREAM_PREFIX } from '../../contract/stream-routes.ts';
 import { DEFAULT_STREAM_LIMITS, streamRoutes } from './stream/stream-routes.ts';
@@ -37,6 +40,8 @@ import { healthRoutes } from './health-routes.ts';
 export interface AppDependencies {
   trading: TradingService;
   identity: IdentityService;
+  /** The candles behind the charts extension (/ext/v1). */
+  candles: CandleRecorder;
   clock: ClockControl;
   feed: Feed | undefined;
   logger: FastifyBaseLogger;
@@ -74,6 +79,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await registerOpenApi(app, deps.version);
   await app.register((scope) => publicRoutes(scope, { ...deps, authFailures }), { prefix: PUBLIC_PREFIX });
   await app.register((scope) => adminRoutes(scope, { ...deps, authFailures }), { prefix: ADMIN_PREFIX });
+  await app.register((scope) => extRoutes(scope, { ...deps, authFailures }), { prefix: EXT_PREFIX });
   await app.register(
     (scope) =>
       streamRoutes(scope, { ...deps, authFailures, limits: deps.streamLimits ?? DEFAULT_STREAM_LIMITS }),

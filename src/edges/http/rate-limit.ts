@@ -5,8 +5,8 @@
  *
  * What is limited is decided by the route the router matched, never by the raw URL: the router
  * decodes the path, so `/%61pi/v1/…` reaches `/api/v1/…` and must be counted like it. Every
- * `/api`, `/admin` and `/stream` route is limited (a stream once, when it connects), and so is
- * every request that matches no route; the
+ * `/api`, `/admin`, `/ext` and `/stream` route is limited (a stream once, when it connects), and
+ * so is every request that matches no route; the
  * operational routes (/healthz, /readyz, /metrics, /docs, /openapi.json) are not.
  *
  * A token bucket rather than @fastify/rate-limit's fixed windows: fixed windows let a client send
@@ -97,6 +97,7 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
       route !== undefined &&
       !route.startsWith('/api/') &&
       !route.startsWith('/admin/') &&
+      !route.startsWith('/ext/') &&
       !route.startsWith('/stream/')
     )
       return undefined;

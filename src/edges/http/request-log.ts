@@ -34,6 +34,9 @@ const LOGGED_PARAMETERS = new Set([
   'limit',
   'since',
   'tickers',
+  'interval',
+  'from',
+  'to',
 ]);
 /** Our tokens: `st_…` for users, `admin_…` for the admin, then 43 base64url characters. */
 const TOKEN_SHAPE = /(st|admin)_[A-Za-z0-9_-]{16,}/;

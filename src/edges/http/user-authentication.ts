@@ -3,11 +3,13 @@
  * request carrying a live user token (setting `request.userId`) and answers 401 otherwise, behind
  * the failed-authentication throttle (auth-failures.ts). Where the token comes from is the
  * caller's choice: the `Authorization` header for the REST API, also a `token` query parameter for
- * streams (browsers' EventSource cannot send headers).
+ * streams (browsers' EventSource cannot send headers). `installBearerAuthentication` is the
+ * header-only form that the public API (/api/v1) and its extensions for users (/ext/v1) share.
  */
-import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { IdentityService } from '../../application/identity-service.ts';
 import type { AuthFailureThrottle } from './auth-failures.ts';
+import { bearerToken } from './bearer-token.ts';
 import { sendError } from './error-handling.ts';
 
 declare module 'fastify' {
@@ -53,4 +55,22 @@ export function userAuthentication(
       sendError(reply, 'unauthorized', msg);
     }, done);
   };
+}
+
+/** Every route of the scope requires a user's token in the `Authorization: Bearer` header. */
+export function installBearerAuthentication(
+  app: FastifyInstance,
+  identity: IdentityService,
+  authFailures: AuthFailureThrottle,
+): void {
+  app.decorateRequest('userId', '');
+  app.addHook(
+    'onRequest',
+    userAuthentication(
+      identity,
+      authFailures,
+      bearerToken,
+      'missing bearer token: send Authorization: Bearer <token>',
+    ),
+  );
 }

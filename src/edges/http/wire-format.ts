@@ -4,6 +4,8 @@
  * shows float artefacts like 100.30000000000001.
  */
 import type * as Wire from '../../contract/public-api.ts';
+import type * as ExtWire from '../../contract/ext-api.ts';
+import type { Candle } from '../../application/market-data/candles.ts';
 import type {
   AdminAccount,
   AdminQuote,
@@ -81,6 +83,18 @@ export function quoteToWire(quote: Quote): Wire.Quote {
   if (quote.last !== undefined) wire.last_price = price(quote.last);
   if (quote.lastTime !== undefined) wire.last_price_time = quote.lastTime;
   return wire;
+}
+
+/** A candle as the charts extension shows it: prices as the quote shows them, `time` its start. */
+export function candleToWire(candle: Candle): ExtWire.Candle {
+  return {
+    time: candle.time,
+    open: price(candle.open),
+    high: price(candle.high),
+    low: price(candle.low),
+    close: price(candle.close),
+    volume: quantity(candle.volume),
+  };
 }
 
 export function orderToWire(order: Order): Wire.Order {

@@ -25,12 +25,14 @@ import type { Money } from '../../../engine/decimal.ts';
 import type {
   AccountReset,
   AccountResetResult,
+  CandleQuery,
   EventBounds,
   HistoryQuery,
   NewAccount,
   Page,
   Storage,
 } from '../../../application/storage.ts';
+import type { Candle } from '../../../application/market-data/candles.ts';
 import { CHANGES_CHANNEL, changePayload } from './cluster-channel.ts';
 import { ReservedIds } from './reserved-ids.ts';
 import { ACCOUNT_ID_WIDTH, FIRST_ACCOUNT_ID, formatId, parseId } from '../../../engine/ids.ts';
@@ -81,6 +83,7 @@ import {
 } from './postgres-sql.ts';
 import { PostgresSharedStorage } from './postgres-shared-storage.ts';
 import { readBooks } from './read-books.ts';
+import { PostgresCandles } from './postgres-candles.ts';
 
 export interface PostgresOpenOptions {
   /** Where the numbered migrations live; tests point it at a copy to prove edits are refused. */
@@ -94,6 +97,7 @@ export class PostgresStorage implements Storage {
   readonly ids: ReservedIds;
   readonly shared: PostgresSharedStorage;
   readonly #pool: Pool;
+  readonly #candles: PostgresCandles;
   #closed = false;
   /** The last commit submitted; the next one starts after it has settled (see `commit`). */
   readonly #commits = new GroupCommit<BatchItem>((batch) => this.#commitNow(batch));
@@ -115,6 +119,7 @@ export class PostgresStorage implements Storage {
 
   private constructor(pool: Pool, url: string, onBackgroundError: (error: unknown) => void) {
     this.#pool = pool;
+    this.#candles = new PostgresCandles(pool);
     this.ids = new ReservedIds(pool);
     this.shared = new PostgresSharedStorage(pool, this.ids, { url, onError: onBackgroundError });
   }
@@ -497,6 +502,18 @@ export class PostgresStorage implements Storage {
       [requireId(accountId, 'account'), page.limit, page.skip],
     );
     return rows.map(ledgerFromRow);
+  }
+
+  mergeCandles(candles: readonly Candle[]): Promise<void> {
+    return this.#candles.mergeCandles(candles);
+  }
+
+  readCandles(query: CandleQuery): Promise<Candle[]> {
+    return this.#candles.readCandles(query);
+  }
+
+  pruneCandles(tickers: readonly string[], intervalSeconds: number, before: number): Promise<void> {
+    return this.#candles.pruneCandles(tickers, intervalSeconds, before);
   }
 
   async close(): Promise<void> {

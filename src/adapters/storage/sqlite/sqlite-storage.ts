@@ -29,18 +29,21 @@ import type {
 import type {
   AccountReset,
   AccountResetResult,
+  CandleQuery,
   EventBounds,
   HistoryQuery,
   NewAccount,
   Page,
   Storage,
 } from '../../../application/storage.ts';
+import type { Candle } from '../../../application/market-data/candles.ts';
 import type { Money } from '../../../engine/decimal.ts';
 import { GroupCommit } from '../group-commit.ts';
 import { LATEST_TRADE_TIME_SQL, OPENING_ENTRY_COMMENT, TRADING_HISTORY_SQL } from '../account-reset.ts';
 import { changeWriter, type AccountResetItem, type WriteBatchItem } from './change-writer.ts';
 import { WalFlusher } from './wal-flusher.ts';
 import { MAX_EVENTS_PER_READ, eventFromRow } from '../event-rows.ts';
+import { SqliteCandles } from './sqlite-candles.ts';
 import { changedMigrationError, readMigrations, type Migration } from '../migrations.ts';
 import {
   accountFromRow,
@@ -82,6 +85,7 @@ export class SqliteStorage implements Storage {
   /** The connection change sets are committed through, and what makes them durable. */
   readonly #changeDb: Database.Database | undefined;
   readonly #flusher: WalFlusher | undefined;
+  readonly #candles: SqliteCandles;
 
   /** Opens (creating if needed) the database file and migrates it. Throws with a clear message. */
   static open(path: string, options: SqliteOpenOptions = {}): SqliteStorage {
@@ -136,6 +140,7 @@ export class SqliteStorage implements Storage {
       },
       flusher && (() => flusher.flush()),
     );
+    this.#candles = new SqliteCandles(db, writeDb, () => flusher?.flush() ?? Promise.resolve());
   }
 
   async loadInstruments(): Promise<Instrument[]> {
@@ -414,6 +419,18 @@ export class SqliteStorage implements Storage {
     worker.on('error', () => undefined);
     worker.unref();
     this.#checkpointer = worker;
+  }
+
+  mergeCandles(candles: readonly Candle[]): Promise<void> {
+    return this.#candles.mergeCandles(candles);
+  }
+
+  readCandles(query: CandleQuery): Promise<Candle[]> {
+    return this.#candles.readCandles(query);
+  }
+
+  pruneCandles(tickers: readonly string[], intervalSeconds: number, before: number): Promise<void> {
+    return this.#candles.pruneCandles(tickers, intervalSeconds, before);
   }
 
   async close(): Promise<void> {

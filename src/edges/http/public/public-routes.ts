@@ -8,8 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { TradingService } from '../../../application/trading-service.ts';
 import type { IdentityService } from '../../../application/identity-service.ts';
 import type { AuthFailureThrottle } from '../auth-failures.ts';
-import { bearerToken } from '../bearer-token.ts';
-import { userAuthentication } from '../user-authentication.ts';
+import { installBearerAuthentication } from '../user-authentication.ts';
 import { authRoutes } from './auth.ts';
 import { instrumentRoutes } from './instruments.ts';
 import { accountRoutes } from './accounts.ts';
@@ -27,16 +26,7 @@ export async function publicRoutes(scope: FastifyInstance, deps: PublicRouteDeps
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { trading, identity, authFailures } = deps;
 
-  app.decorateRequest('userId', '');
-  app.addHook(
-    'onRequest',
-    userAuthentication(
-      identity,
-      authFailures,
-      bearerToken,
-      'missing bearer token: send Authorization: Bearer <token>',
-    ),
-  );
+  installBearerAuthentication(app, identity, authFailures);
 
   authRoutes(app, identity);
   instrumentRoutes(app, trading);
