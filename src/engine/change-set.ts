@@ -107,8 +107,13 @@ export class Step {
     this.touchedBooks.add(book);
   }
 
+  /** `payload` is a fresh literal at every call site: it becomes the event (a spread copy costs a fill ~10%). */
   event(payload: EngineEventPayload, accountId: string, message: string): void {
-    this.events.push({ ...payload, accountId, time: this.now, message });
+    const event = payload as EngineEvent;
+    event.accountId = accountId;
+    event.time = this.now;
+    event.message = message;
+    this.events.push(event);
   }
 
   finish(): ChangeSet {
