@@ -127,23 +127,22 @@ export class Step {
     this.touchedBooks.add(book);
   }
 
-  /** Records an event of the book's account; the order or deal in it is copied as it is now. */
+  /**
+   * Records an event of the book's account; the order or deal in it is copied as it is now.
+   * `payload` is a fresh literal at every call site, so it becomes the event itself: a spread
+   * copy of it cost fills about a tenth of their speed.
+   */
   event(book: AccountBook, payload: EngineEventPayload, message: string): void {
-    const snapshot =
-      'order' in payload
-        ? { ...payload, order: { ...payload.order, deals: [...payload.order.deals] } }
-        : 'deal' in payload
-          ? { ...payload, deal: { ...payload.deal } }
-          : payload;
+    if ('order' in payload) payload.order = { ...payload.order, deals: [...payload.order.deals] };
+    else if ('deal' in payload) payload.deal = { ...payload.deal };
     book.lastEventId += 1;
     this.touchedBooks.add(book);
-    this.events.push({
-      ...snapshot,
-      accountId: book.account.id,
-      id: book.lastEventId,
-      time: this.now,
-      message,
-    });
+    const event = payload as EngineEvent;
+    event.accountId = book.account.id;
+    event.id = book.lastEventId;
+    event.time = this.now;
+    event.message = message;
+    this.events.push(event);
   }
 
   finish(): ChangeSet {
