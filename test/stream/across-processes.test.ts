@@ -20,36 +20,12 @@ after(async () => {
   await database?.drop();
 });
 
-function serverArgs(url: string): string[] {
-  return [
-    '--database-url',
-    url,
-    '--host',
-    '127.0.0.1',
-    '--feed',
-    'manual',
-    '--market-hours',
-    'ignore',
-    '--max-quote-age',
-    '0',
-    '--rate-limit',
-    '0',
-    '--admin-token',
-    ADMIN_TOKEN,
-    '--log-level',
-    'warn',
-    '--no-demo',
-  ];
-}
-
 describe('account events across processes', () => {
   it('reach a subscriber on B, in order and exactly once, whichever process made the change', async () => {
     database = await createTestDatabase();
-    const env = { ...process.env };
-    delete env.DATABASE_URL;
     const [a, b] = await Promise.all([
-      processes.start(serverArgs(database.url), env),
-      processes.start(serverArgs(database.url), env),
+      processes.startOnPostgres(database.url, ADMIN_TOKEN),
+      processes.startOnPostgres(database.url, ADMIN_TOKEN),
     ]);
     assert.ok(a && b);
     const adminA = adminClient(a.url, ADMIN_TOKEN);

@@ -95,31 +95,7 @@ interface Member {
 }
 
 async function startMember(databaseUrl: string, feed: 'manual' | 'sim', slot: number, life: number) {
-  const env = { ...process.env };
-  delete env.DATABASE_URL;
-  const server = await processes.start(
-    [
-      '--database-url',
-      databaseUrl,
-      '--host',
-      '127.0.0.1',
-      '--feed',
-      feed,
-      '--market-hours',
-      'ignore',
-      '--max-quote-age',
-      '0',
-      '--rate-limit',
-      '0',
-      '--admin-token',
-      ADMIN_TOKEN,
-      '--log-level',
-      'warn',
-      // No demo user: nothing to race over at first start, and no credentials file in ./data.
-      '--no-demo',
-    ],
-    env,
-  );
+  const server = await processes.startOnPostgres(databaseUrl, ADMIN_TOKEN, feed);
   const name = `P${slot + 1}#${life} (${server.url})`;
   const node: LoadNode = {
     name,

@@ -70,6 +70,43 @@ export class ServerProcesses {
   }
 
   /**
+   * Starts a cluster member on the PostgreSQL database `databaseUrl` (DATABASE_URL of the test run
+   * left out, so the flag is the one database): `feed`, market hours ignored, quotes never stale,
+   * no rate limiting, warnings only, and no demo user (nothing to race over at first start, and
+   * no credentials file in ./data).
+   */
+  startOnPostgres(
+    databaseUrl: string,
+    adminToken: string,
+    feed: 'manual' | 'sim' = 'manual',
+  ): Promise<ServerProcess> {
+    const env = { ...process.env };
+    delete env.DATABASE_URL;
+    return this.start(
+      [
+        '--database-url',
+        databaseUrl,
+        '--host',
+        '127.0.0.1',
+        '--feed',
+        feed,
+        '--market-hours',
+        'ignore',
+        '--max-quote-age',
+        '0',
+        '--rate-limit',
+        '0',
+        '--admin-token',
+        adminToken,
+        '--log-level',
+        'warn',
+        '--no-demo',
+      ],
+      env,
+    );
+  }
+
+  /**
    * Starts `stockstrader serve <args> --port <free port>` and resolves once it serves requests;
    * retries on the rare port race. `args` must not name a port; `nodeArgs` go to node itself
    * (e.g. `--cpu-prof`).
