@@ -935,6 +935,10 @@ describe('ReplayFeed paused start and steps', () => {
     const run = harness([file], { clock, start: 'paused' });
     assert.equal(clock.mode, 'replay');
     assert.equal(clock.nowMs(), (T0 + 30) * 1000);
+    // Once the first batch is read the feed could deliver it; paused, it must not.
+    await waitFor('the first batch read', () => run.feed.status().detail.next_data_time !== null, {
+      timeoutMs: 5_000,
+    });
     await sleep(30);
     const status = run.feed.status();
     assert.equal(status.state, 'paused');
