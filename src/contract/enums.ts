@@ -13,6 +13,16 @@ export const ACCOUNT_SYSTEMS = ['netting', 'hedging'] as const;
 export const ACCOUNT_STATUSES = ['enabled', 'disabled', 'no_new_deals'] as const;
 export const TRADE_MODES = ['full', 'buy_only', 'sell_only', 'close_only', 'disabled'] as const;
 export const CALENDARS = ['us_equities', 'fx', 'always'] as const;
+/** Why a balance moved outside a deal's settlement: cash in and out, the broker's charges and credits. */
+export const LEDGER_ENTRY_TYPES = [
+  'deposit',
+  'withdrawal',
+  'commission',
+  'swap',
+  'dividend',
+  'dividend_tax',
+  'split_cash',
+] as const;
 
 /** History pages: a list answers this many items unless asked for fewer, and never more than the cap. */
 export const DEFAULT_PAGE_LIMIT = 100;

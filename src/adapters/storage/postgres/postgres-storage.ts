@@ -396,10 +396,13 @@ export class PostgresStorage implements Storage {
       if (account.balance !== 0) {
         const opening = ledgerRow({
           accountId: created.id,
+          type: 'deposit',
           amount: account.balance,
           balanceAfter: account.balance,
           comment: OPENING_ENTRY_COMMENT,
           time: now,
+          orderId: null,
+          dealId: null,
         });
         await client.query({ ...STATEMENTS.insertLedger, values: columnArrays(LEDGER_COLUMNS, [opening]) });
       }
