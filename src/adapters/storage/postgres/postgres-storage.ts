@@ -286,6 +286,7 @@ export class PostgresStorage implements Storage {
         type: 'account',
         accountId: result.accountId,
         version: result.version,
+        reset: true,
       }),
     );
     await client.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [
