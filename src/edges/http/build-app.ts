@@ -23,7 +23,7 @@ import type { CandleRecorder } from '../../application/market-data/candle-record
 import { PUBLIC_PREFIX } from '../../contract/public-routes.ts';
 import { STREAM_PREFIX } from '../../contract/stream-routes.ts';
 import { DEFAULT_STREAM_LIMITS, streamRoutes } from './stream/stream-routes.ts';
-import type { StreamLimits } from './stream/sse-connection.ts';
+import type { StreamLimits } from './stream/stream-connection.ts';
 import { ADMIN_PREFIX } from '../../contract/admin-routes.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';

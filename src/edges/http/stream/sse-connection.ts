@@ -15,34 +15,22 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply } from 'fastify';
-import type { StreamMessage, StreamSink } from '../../../application/streaming/stream-sink.ts';
+import type { StreamMessage } from '../../../application/streaming/stream-sink.ts';
 import type { ErrorCode } from '../../../application/errors.ts';
+import { FINAL_MESSAGE_GRACE_MS, StreamConnection, type StreamLimits } from './stream-connection.ts';
 import { toWireMessage } from './stream-format.ts';
 
-export interface StreamLimits {
-  /** Milliseconds between heartbeats. */
-  heartbeatMs: number;
-  /** Bytes a client may leave unread before it is cut off. */
-  bufferBytes: number;
-}
-
-/** How long a closing connection waits for its final message to be read before it is cut. */
-const FINAL_MESSAGE_GRACE_MS = 1_000;
-
-export class SseConnection implements StreamSink {
+export class SseConnection extends StreamConnection {
   readonly #raw: ServerResponse;
   readonly #socket: Socket | null;
-  readonly #limits: StreamLimits;
-  readonly #heartbeat: NodeJS.Timeout;
-  readonly #closeHandlers: (() => void)[] = [];
-  #closed = false;
+  protected readonly resumeHint = 'reconnect with Last-Event-ID to resume';
 
   /** Takes over the reply (Fastify sends nothing more) and sends the stream's headers. */
   constructor(reply: FastifyReply, limits: StreamLimits) {
+    super(limits);
     reply.hijack();
     this.#raw = reply.raw;
     this.#socket = reply.raw.socket;
-    this.#limits = limits;
     // The connection is the stream's: it closes when the stream ends, never kept alive for reuse.
     this.#raw.shouldKeepAlive = false;
     this.#raw.writeHead(200, {
@@ -54,42 +42,32 @@ export class SseConnection implements StreamSink {
       'x-accel-buffering': 'no',
     });
     this.#raw.write(': connected\n\n');
-    this.#heartbeat = setInterval(() => this.#comment('heartbeat'), limits.heartbeatMs);
-    this.#heartbeat.unref();
-    this.#raw.on('close', () => this.#onClosed());
+    this.#raw.on('close', () => this.markClosed());
   }
 
-  get closed(): boolean {
-    return this.#closed;
+  protected heartbeat(): void {
+    if (!this.cutOffIfBehind()) this.#raw.write(': heartbeat\n\n');
   }
 
-  /** Runs when the connection ends, whoever ends it. */
-  onClose(handler: () => void): void {
-    if (this.#closed) handler();
-    else this.#closeHandlers.push(handler);
-  }
-
-  send(message: StreamMessage): boolean {
-    if (this.#closed) return false;
+  protected encode(message: StreamMessage): string {
     const wire = toWireMessage(message);
-    const text = `${wire.id === undefined ? '' : `id: ${wire.id}\n`}event: ${wire.event}\ndata: ${JSON.stringify(wire.data)}\n\n`;
-    if (this.#raw.writableLength + text.length > this.#limits.bufferBytes) {
-      this.fail(
-        'slow_consumer',
-        `the client read too slowly: over ${this.#limits.bufferBytes} bytes were waiting; reconnect with Last-Event-ID to resume`,
-      );
-      return false;
-    }
+    return `${wire.id === undefined ? '' : `id: ${wire.id}\n`}event: ${wire.event}\ndata: ${JSON.stringify(wire.data)}\n\n`;
+  }
+
+  protected unreadBytes(): number {
+    return this.#raw.writableLength;
+  }
+
+  protected write(text: string): void {
     this.#raw.write(text);
-    return true;
   }
 
   isReady(): boolean {
-    return !this.#closed && !this.#raw.writableNeedDrain;
+    return !this.closed && !this.#raw.writableNeedDrain;
   }
 
   ready(): Promise<void> {
-    if (this.isReady() || this.#closed) return Promise.resolve();
+    if (this.isReady() || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         this.#raw.off('drain', done);
@@ -102,37 +80,14 @@ export class SseConnection implements StreamSink {
   }
 
   /** Sends a final `error` event saying why, then closes the stream. */
-  fail(error: ErrorCode, msg: string, extra: Record<string, string> = {}): void {
-    if (this.#closed) return;
-    this.#raw.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error, msg, ...extra })}\n\n`);
-    this.#end();
-  }
-
-  #end(): void {
+  fail(error: ErrorCode, msg: string): void {
+    if (this.closed) return;
+    this.#raw.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error, msg })}\n\n`);
     this.#raw.end();
     // A client that reads nothing would hold the socket (and what it has not read) until it
     // times out: the final message gets a moment, then the socket goes.
     const socket = this.#socket;
     if (socket) setTimeout(() => socket.destroy(), FINAL_MESSAGE_GRACE_MS).unref();
-    this.#onClosed();
-  }
-
-  #comment(text: string): void {
-    if (this.#closed) return;
-    if (this.#raw.writableLength > this.#limits.bufferBytes) {
-      this.fail(
-        'slow_consumer',
-        `the client read too slowly: over ${this.#limits.bufferBytes} bytes were waiting`,
-      );
-      return;
-    }
-    this.#raw.write(`: ${text}\n\n`);
-  }
-
-  #onClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearInterval(this.#heartbeat);
-    for (const handler of this.#closeHandlers.splice(0)) handler();
+    this.markClosed();
   }
 }

@@ -18,7 +18,7 @@ import type { TradingService } from '../../../application/trading-service.ts';
 import type { AuthFailureThrottle } from '../auth-failures.ts';
 import { bearerToken } from '../bearer-token.ts';
 import { userAuthentication } from '../user-authentication.ts';
-import type { StreamLimits } from './sse-connection.ts';
+import type { StreamLimits } from './stream-connection.ts';
 import { sseRoutes } from './sse-routes.ts';
 import { webSocketRoute, MAX_CLIENT_MESSAGE_BYTES } from './ws-connection.ts';
 

@@ -18,12 +18,12 @@ import { Value } from '@sinclair/typebox/value';
 import { AppError, type ErrorCode } from '../../../application/errors.ts';
 import type { AccountSubscription } from '../../../application/streaming/account-subscription.ts';
 import type { QuoteSubscription } from '../../../application/streaming/quote-subscription.ts';
-import type { StreamMessage, StreamSink } from '../../../application/streaming/stream-sink.ts';
+import type { StreamMessage } from '../../../application/streaming/stream-sink.ts';
 import { WsClientMessage } from '../../../contract/stream-api.ts';
 import { StreamRoutes } from '../../../contract/stream-routes.ts';
 import type { TypedApp } from '../typed-app.ts';
 import { sendError } from '../error-handling.ts';
-import type { StreamLimits } from './sse-connection.ts';
+import { FINAL_MESSAGE_GRACE_MS, StreamConnection } from './stream-connection.ts';
 import { streamTickers } from './sse-routes.ts';
 import { toWireMessage } from './stream-format.ts';
 import type { OpenStream, StreamRouteDeps } from './stream-routes.ts';
@@ -33,7 +33,6 @@ const READY_BYTES = 16 * 1024;
 const READY_POLL_MS = 20;
 /** The most accounts one connection may subscribe to at once. */
 const MAX_ACCOUNT_SUBSCRIPTIONS = 100;
-const FINAL_MESSAGE_GRACE_MS = 1_000;
 
 export function webSocketRoute(
   app: TypedApp,
@@ -55,23 +54,20 @@ export function webSocketRoute(
 
 type ClientMessage = (typeof WsClientMessage)['static'];
 
-class WsConnection implements StreamSink, OpenStream {
+class WsConnection extends StreamConnection implements OpenStream {
   readonly #socket: WebSocket;
   readonly #request: FastifyRequest;
   readonly #deps: StreamRouteDeps;
-  readonly #limits: StreamLimits;
   readonly #accounts = new Map<string, AccountSubscription | 'starting'>();
   #quotes: QuoteSubscription | undefined;
-  readonly #heartbeat: NodeJS.Timeout;
   #answered = true;
-  readonly #closeHandlers: (() => void)[] = [];
-  #closed = false;
+  protected readonly resumeHint = 'reconnect and resume with since';
 
   constructor(socket: WebSocket, request: FastifyRequest, deps: StreamRouteDeps) {
+    super(deps.limits);
     this.#socket = socket;
     this.#request = request;
     this.#deps = deps;
-    this.#limits = deps.limits;
     socket.on('message', (data, isBinary) => {
       // A handler that threw here would take the process down: nothing a client sends may.
       try {
@@ -82,46 +78,33 @@ class WsConnection implements StreamSink, OpenStream {
       }
     });
     socket.on('pong', () => (this.#answered = true));
-    socket.on('close', () => this.#onClosed());
-    socket.on('error', () => this.#onClosed());
-    this.#heartbeat = setInterval(() => this.#ping(), this.#limits.heartbeatMs);
-    this.#heartbeat.unref();
+    socket.on('close', () => this.markClosed());
+    socket.on('error', () => this.markClosed());
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  onClose(handler: () => void): void {
-    if (this.#closed) handler();
-    else this.#closeHandlers.push(handler);
-  }
-
-  send(message: StreamMessage): boolean {
-    if (this.#closed) return false;
+  protected encode(message: StreamMessage): string {
     const wire = toWireMessage(message);
     const stream = message.kind === 'quote' ? 'quotes' : 'account';
-    const text = JSON.stringify({ stream, ...wire.data });
-    if (this.#socket.bufferedAmount + text.length > this.#limits.bufferBytes) {
-      this.fail(
-        'slow_consumer',
-        `the client read too slowly: over ${this.#limits.bufferBytes} bytes were waiting; reconnect and resume with since`,
-      );
-      return false;
-    }
+    return JSON.stringify({ stream, ...wire.data });
+  }
+
+  protected unreadBytes(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  protected write(text: string): void {
     this.#socket.send(text);
-    return true;
   }
 
   isReady(): boolean {
-    return !this.#closed && this.#socket.bufferedAmount < READY_BYTES;
+    return !this.closed && this.#socket.bufferedAmount < READY_BYTES;
   }
 
   /** ws has no drain event of its own: the buffered amount is looked at a few times a second. */
   ready(): Promise<void> {
     return new Promise((resolve) => {
       const check = (): void => {
-        if (this.#closed || this.isReady()) resolve();
+        if (this.closed || this.isReady()) resolve();
         else setTimeout(check, READY_POLL_MS).unref();
       };
       check();
@@ -130,15 +113,15 @@ class WsConnection implements StreamSink, OpenStream {
 
   /** A final `error` message saying why, then the connection closes. */
   fail(error: ErrorCode, msg: string): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     this.#socket.send(JSON.stringify({ stream: 'control', type: 'error', error, msg }));
     this.#socket.close(error === 'not_ready' ? 1001 : 1008, error);
     setTimeout(() => this.#socket.terminate(), FINAL_MESSAGE_GRACE_MS).unref();
-    this.#onClosed();
+    this.markClosed();
   }
 
   #answer(error: ErrorCode, msg: string, extra: Record<string, unknown> = {}): void {
-    if (!this.#closed)
+    if (!this.closed)
       this.#socket.send(JSON.stringify({ stream: 'control', type: 'error', error, msg, ...extra }));
   }
 
@@ -217,7 +200,7 @@ class WsConnection implements StreamSink, OpenStream {
         this.#request.log.error({ err: error }, 'account stream failed');
         this.fail('not_ready', 'the stream failed: reconnect and resume');
       });
-      if (this.#closed || this.#accounts.get(id) !== 'starting') hub.unsubscribeAccount(subscription);
+      if (this.closed || this.#accounts.get(id) !== 'starting') hub.unsubscribeAccount(subscription);
       else this.#accounts.set(id, subscription);
     } catch (error) {
       if (error instanceof AppError) {
@@ -229,28 +212,19 @@ class WsConnection implements StreamSink, OpenStream {
     }
   }
 
-  #ping(): void {
-    if (this.#closed) return;
+  /** A ping; a client that has not answered the previous one is gone. */
+  protected heartbeat(): void {
     if (!this.#answered) {
       this.#socket.terminate();
-      this.#onClosed();
+      this.markClosed();
       return;
     }
-    if (this.#socket.bufferedAmount > this.#limits.bufferBytes) {
-      this.fail(
-        'slow_consumer',
-        `the client read too slowly: over ${this.#limits.bufferBytes} bytes were waiting`,
-      );
-      return;
-    }
+    if (this.cutOffIfBehind()) return;
     this.#answered = false;
     this.#socket.ping();
   }
 
-  #onClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearInterval(this.#heartbeat);
+  protected override released(): void {
     const hub = this.#deps.trading.streams;
     for (const subscription of this.#accounts.values()) {
       if (subscription !== 'starting') hub.unsubscribeAccount(subscription);
@@ -258,6 +232,5 @@ class WsConnection implements StreamSink, OpenStream {
     this.#accounts.clear();
     if (this.#quotes) hub.unsubscribeQuotes(this.#quotes);
     this.#quotes = undefined;
-    for (const handler of this.#closeHandlers.splice(0)) handler();
   }
 }
