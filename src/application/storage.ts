@@ -195,8 +195,8 @@ export const CURRENT_ORDER_STATUSES: readonly OrderStatus[] = ['active', 'in_exe
 
 /** A change another process made, as announced to the others. */
 export type ClusterChange =
-  /** An account's state moved to `version`. */
-  | { type: 'account'; accountId: string; version: number }
+  /** An account's state moved to `version`; `reset` when an account reset moved it there. */
+  | { type: 'account'; accountId: string; version: number; reset?: true }
   /** An account was created, or its per-instrument overrides changed: load it again. */
   | { type: 'account_settings'; accountId: string }
   /** An instrument was added or edited. */

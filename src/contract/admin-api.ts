@@ -3,7 +3,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { AccountStatus, AccountSystem, AccountType, Side, StringEnum, TradeMode } from './public-api.ts';
-import { CALENDARS, TRIGGER_SOURCES } from './enums.ts';
+import { CALENDARS, LEDGER_ENTRY_TYPES, TRIGGER_SOURCES } from './enums.ts';
 
 /** Printable text: control characters (NUL, newlines, escapes) would corrupt logs and clients. */
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
@@ -155,10 +155,13 @@ export const Fill = Type.Object({
 export type Fill = Static<typeof Fill>;
 
 export const LedgerEntry = Type.Object({
+  type: StringEnum(LEDGER_ENTRY_TYPES),
   amount: Type.Number(),
   balance_after: Type.Number(),
   comment: Type.String(),
   time: Type.Number(),
+  order_id: Type.Union([Type.String(), Type.Null()]),
+  deal_id: Type.Union([Type.String(), Type.Null()]),
 });
 export type LedgerEntry = Static<typeof LedgerEntry>;
 

@@ -15,6 +15,16 @@ export const TRADE_MODES = ['full', 'buy_only', 'sell_only', 'close_only', 'disa
 export const CALENDARS = ['us_equities', 'fx', 'always'] as const;
 /** What an instrument's limit, stop, SL and TP orders compare against: the last trade price or bid/ask. */
 export const TRIGGER_SOURCES = ['last', 'bid_ask'] as const;
+/** Why a balance moved outside a deal's settlement: cash in and out, the broker's charges and credits. */
+export const LEDGER_ENTRY_TYPES = [
+  'deposit',
+  'withdrawal',
+  'commission',
+  'swap',
+  'dividend',
+  'dividend_tax',
+  'split_cash',
+] as const;
 
 /** History pages: a list answers this many items unless asked for fewer, and never more than the cap. */
 export const DEFAULT_PAGE_LIMIT = 100;

@@ -5,6 +5,7 @@
  * client needs one parser; money and prices are numbers exactly as the REST API shows them.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { LEDGER_ENTRY_TYPES } from './enums.ts';
 import { Deal, Order, Quote, StringEnum } from './public-api.ts';
 
 export const STREAM_PREFIX = '/stream/v1';
@@ -28,7 +29,7 @@ export const ACCOUNT_EVENT_TYPES = [
 ] as const;
 export type AccountEventType = (typeof ACCOUNT_EVENT_TYPES)[number];
 
-export const BALANCE_CHANGE_REASONS = ['deposit', 'withdrawal'] as const;
+export const BALANCE_CHANGE_REASONS = LEDGER_ENTRY_TYPES;
 
 const eventHead = {
   id: Type.Integer({ minimum: 1, description: "The account's event id: one above its previous event's." }),
@@ -59,6 +60,8 @@ export const AccountEvent = Type.Union([
     amount: Type.Number(),
     balance: Type.Number({ description: 'The balance after the change.' }),
     comment: Type.String(),
+    order_id: Type.Union([Type.String(), Type.Null()], { description: 'The order a charge belongs to.' }),
+    deal_id: Type.Union([Type.String(), Type.Null()], { description: 'The deal a charge belongs to.' }),
   }),
   event(['margin_called'], { margin_level: Type.Number({ description: 'Equity / margin, in percent.' }) }),
   event(['stopped_out'], { deal_id: Type.String(), margin_level: Type.Number() }),

@@ -482,4 +482,38 @@ describe('balance limit: committed counterexamples', () => {
     assert.equal(harness.engine.book('10000002')?.account.balance, 1 - MAX_BALANCE);
     assert.ok(reached.limitedCloses >= 2);
   });
+
+  it('a buy limit far below a tiny price on a conversion pair is judged without dividing by zero', () => {
+    // EURUSD at 1e-8 / 9e-8 is also the EUR account's conversion rate: the market shifted to the
+    // limit's price (4e-8) would have put its bid at -4e-8 and the mid rate at 0.
+    const harness = new Harness([0, 0, 999_999_999_999_999, 0], { fills: 0, refusals: 0, limitedCloses: 0 });
+    harness.apply({ kind: 'quote', ticker: 3, bid: 1, spread: 8 });
+    harness.apply({
+      kind: 'place',
+      account: 2,
+      ticker: 3,
+      side: 'buy',
+      type: 'limit',
+      volume: { affordablePerMille: 1 },
+      pricePerMille: 389,
+      stopLossPerMille: null,
+      takeProfitPerMille: null,
+    });
+    harness.apply({
+      kind: 'place',
+      account: 0,
+      ticker: 0,
+      side: 'buy',
+      type: 'market',
+      volume: { affordablePerMille: 1 },
+      pricePerMille: 1,
+      stopLossPerMille: null,
+      takeProfitPerMille: null,
+    });
+    // Judged, not thrown: the limit is refused (its 4e-8 ask-side fill cannot be afforded at the
+    // shifted rate) and the next order fills as usual.
+    const eur = harness.engine.book('10000003');
+    assert.deepEqual([eur?.orders.size, eur?.deals.size], [0, 0]);
+    assert.equal(harness.engine.book('10000001')?.deals.size, 1);
+  });
 });

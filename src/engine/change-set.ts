@@ -17,13 +17,21 @@
 import type { Money, Price, Quantity } from './decimal.ts';
 import type { Account, AccountBook, Deal, Order, OrderType, Side } from './model.ts';
 import type { RejectionCode } from './rejection.ts';
+import type { LEDGER_ENTRY_TYPES } from '../contract/enums.ts';
+
+/** Why a balance moved outside a deal's settlement (which `deal_closed` reports). */
+export type LedgerEntryType = (typeof LEDGER_ENTRY_TYPES)[number];
 
 export interface LedgerEntry {
   accountId: string;
+  type: LedgerEntryType;
   amount: Money;
   balanceAfter: Money;
   comment: string;
   time: number;
+  /** The order or deal a charge belongs to; null for cash in and out. */
+  orderId: string | null;
+  dealId: string | null;
 }
 
 /** How a fill came about: the quote it used and the rule that produced it. */
@@ -43,9 +51,6 @@ export interface Fill {
   dealIds: string[];
 }
 
-/** Why a balance changed outside a deal's settlement (which `deal_closed` reports). */
-export type BalanceChangeReason = 'deposit' | 'withdrawal';
-
 /** What happened, with a snapshot of the order or deal it happened to. */
 export type EngineEventPayload =
   | { type: 'order_placed'; order: Order }
@@ -61,7 +66,15 @@ export type EngineEventPayload =
   | { type: 'deal_reduced'; deal: Deal; closedDealId: string }
   | { type: 'deal_increased'; deal: Deal }
   | { type: 'deal_closed'; deal: Deal }
-  | { type: 'balance_changed'; reason: BalanceChangeReason; amount: Money; balance: Money; comment: string }
+  | {
+      type: 'balance_changed';
+      reason: LedgerEntryType;
+      amount: Money;
+      balance: Money;
+      comment: string;
+      orderId: string | null;
+      dealId: string | null;
+    }
   | { type: 'margin_called'; marginLevel: string }
   | { type: 'stopped_out'; dealId: string; marginLevel: string };
 

@@ -65,6 +65,7 @@ export {
   type EngineEventType,
   type Fill,
   type LedgerEntry,
+  type LedgerEntryType,
 } from './change-set.ts';
 export type {
   AdjustBalance,

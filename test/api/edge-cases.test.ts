@@ -65,7 +65,7 @@ describe('edge cases', () => {
     assert.equal((await post({ ...base, currency: 'JPY' })).status, 200);
     const control = await post({ ...base, name: 'evil\u0000\u202e\n' });
     assert.equal(control.status, 400);
-    assert.equal(control.body.msg, 'name is malformed');
+    assert.equal(control.body.msg, 'name is malformed: expected text without control characters');
     const instrument = await raw(t.url, 'PUT', '/admin/v1/instruments/AAPL.nq', {
       token: ADMIN_TOKEN,
       contentType: JSON_TYPE,

@@ -146,6 +146,23 @@ describe('account event streams', () => {
       ],
     );
     assert.equal(events[11]?.balance, Number(events[10]?.balance) - 200);
+    assert.deepEqual(
+      [events[10], events[11]].map((event) => [event?.order_id, event?.deal_id]),
+      [
+        [null, null],
+        [null, null],
+      ],
+      'cash in and out belongs to no order or deal',
+    );
+    // The admin ledger says the same, with the entry types the events name.
+    const ledger = await t.admin.ledger(accountId, { skip: 0, limit: 100 });
+    assert.deepEqual(
+      ledger.slice(-2).map((entry) => [entry.type, entry.amount, entry.balance_after, entry.order_id]),
+      [
+        ['deposit', 500, events[10]?.balance, null],
+        ['withdrawal', -200, events[11]?.balance, null],
+      ],
+    );
     assert.equal(
       (await t.admin.account(accountId)).account.balance,
       Number(events[11]?.balance) + (closed?.deal as { profit: number }).profit,

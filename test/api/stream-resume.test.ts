@@ -235,6 +235,7 @@ describe('what a stream refuses before it opens', () => {
       const { status, body } = await refusal(`${url}?since=${since}`, headers);
       assert.equal(status, 400, `since=${since}`);
       assert.equal(body.error, 'invalid_request');
+      assert.equal(body.msg, 'since is malformed: expected a non-negative integer of up to 15 digits');
     }
     assert.deepEqual(await refusal(url, { ...headers, 'last-event-id': 'x' }), {
       status: 400,

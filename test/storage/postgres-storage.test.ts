@@ -263,7 +263,16 @@ describe('postgres storage', () => {
           }),
         ],
         ledger: [
-          { accountId: account.id, amount: step, balanceAfter: step, comment: `step ${step}`, time: T0 },
+          {
+            accountId: account.id,
+            amount: step,
+            type: 'deposit',
+            orderId: null,
+            dealId: null,
+            balanceAfter: step,
+            comment: `step ${step}`,
+            time: T0,
+          },
         ],
       }),
     );
@@ -303,7 +312,18 @@ describe('postgres storage', () => {
       changes({
         orders: [order(account, Number(id), { status: 'filled', comment: `by ${balance}` })],
         accounts: [{ ...account, balance }],
-        ledger: [{ accountId: account.id, amount: 1, balanceAfter: balance, comment: 'step', time: T0 }],
+        ledger: [
+          {
+            accountId: account.id,
+            amount: 1,
+            type: 'deposit',
+            orderId: null,
+            dealId: null,
+            balanceAfter: balance,
+            comment: 'step',
+            time: T0,
+          },
+        ],
       });
     // Both processes computed their step from version 0: exactly one may land.
     const results = await Promise.all([

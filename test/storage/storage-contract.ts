@@ -260,6 +260,9 @@ export function storageContract(name: string, factory: StorageFactory): void {
         {
           accountId: first.id,
           amount: 250_000_00,
+          type: 'deposit',
+          orderId: null,
+          dealId: null,
           balanceAfter: 250_000_00,
           comment: 'initial deposit',
           time: T0,
@@ -315,6 +318,9 @@ export function storageContract(name: string, factory: StorageFactory): void {
       const entry: LedgerEntry = {
         accountId: account.id,
         amount: 5_00,
+        type: 'deposit',
+        orderId: null,
+        dealId: null,
         balanceAfter: updated.balance,
         comment: 'bonus',
         time: T0 + 1,
@@ -439,8 +445,26 @@ export function storageContract(name: string, factory: StorageFactory): void {
         // The ledger is written after orders, deals and accounts: an entry for an account that does
         // not exist violates a constraint with everything before it already written.
         ledger: [
-          { accountId: account.id, amount: 1_00, balanceAfter: 1, comment: 'ok', time: T0 },
-          { accountId: '99999999', amount: 1_00, balanceAfter: 1_00, comment: 'orphan', time: T0 },
+          {
+            accountId: account.id,
+            amount: 1_00,
+            type: 'deposit',
+            orderId: null,
+            dealId: null,
+            balanceAfter: 1,
+            comment: 'ok',
+            time: T0,
+          },
+          {
+            accountId: '99999999',
+            amount: 1_00,
+            type: 'deposit',
+            orderId: null,
+            dealId: null,
+            balanceAfter: 1_00,
+            comment: 'orphan',
+            time: T0,
+          },
         ],
         fills: [fill(account, resting, [])],
       };
@@ -733,6 +757,9 @@ export function storageContract(name: string, factory: StorageFactory): void {
       const entries: LedgerEntry[] = [2, 3, 4].map((amount, index) => ({
         accountId: account.id,
         amount,
+        type: 'deposit',
+        orderId: null,
+        dealId: null,
         balanceAfter: 1_00 + amount,
         comment: `entry ${index}`,
         time: T0 + index,
@@ -782,6 +809,9 @@ export function storageContract(name: string, factory: StorageFactory): void {
           {
             accountId: account.id,
             amount: 5_00,
+            type: 'deposit',
+            orderId: null,
+            dealId: null,
             balanceAfter: account.balance + 5_00,
             comment: 'deposit',
             time: T0 + 1,
@@ -825,6 +855,9 @@ export function storageContract(name: string, factory: StorageFactory): void {
           {
             accountId: alice.id,
             amount: 1_000_00,
+            type: 'deposit',
+            orderId: null,
+            dealId: null,
             balanceAfter: 1_000_00,
             comment: 'initial deposit',
             time: T0 + 10,
@@ -967,7 +1000,18 @@ export function storageContract(name: string, factory: StorageFactory): void {
           'a deposit',
           {
             ...emptyChanges(),
-            ledger: [{ accountId: empty.id, amount: 1_00, balanceAfter: 1_00, comment: 'deposit', time: T0 }],
+            ledger: [
+              {
+                accountId: empty.id,
+                amount: 1_00,
+                type: 'deposit',
+                orderId: null,
+                dealId: null,
+                balanceAfter: 1_00,
+                comment: 'deposit',
+                time: T0,
+              },
+            ],
           },
         ],
         [
@@ -978,6 +1022,9 @@ export function storageContract(name: string, factory: StorageFactory): void {
               {
                 accountId: account.id,
                 amount: 1_000_00,
+                type: 'deposit',
+                orderId: null,
+                dealId: null,
                 balanceAfter: 1_000_00,
                 comment: 'initial deposit',
                 time: T0,

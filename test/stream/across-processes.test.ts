@@ -1,7 +1,8 @@
 /**
  * Two real server processes on one PostgreSQL database: a subscriber connected to process B
  * receives the events of changes made through process A (and through B itself), in order and
- * exactly once, over SSE and WebSocket; one resuming on B from the middle gets the rest once.
+ * exactly once, over SSE and WebSocket; one resuming on B from the middle gets the rest once; an
+ * account reset through A tells B's subscribers to resynchronise.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,6 +97,20 @@ describe('account events across processes', () => {
     assert.deepEqual(
       resumed.events.map((message) => message.data.id),
       expected.slice(50),
+    );
+
+    // A reset through A: the subscribers on B are told to resynchronise, as A's would be.
+    await adminA.resetAccount(accountId);
+    for (const client of [sse, resumed]) {
+      await client.waitFor('reset on B', (messages) => messages.some((m) => m.event === 'reset'), 10_000);
+      const reset = client.messages.find((message) => message.event === 'reset');
+      assert.equal(reset?.data.account_id, accountId);
+      assert.match(String(reset?.data.msg), /reset/);
+    }
+    await ws.waitFor(
+      'reset on B over WebSocket',
+      (messages) => messages.some((m) => m.type === 'reset'),
+      10_000,
     );
     for (const client of [sse, resumed]) client.close();
     ws.close();

@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { LEDGER_ENTRY_TYPES } from '../../contract/enums.ts';
 import type { EngineEvent } from '../../engine/engine.ts';
 import type { Deal, Order } from '../../engine/model.ts';
 import { eventFromRow, eventPayload, eventRow } from './event-rows.ts';
@@ -89,10 +90,12 @@ const event: fc.Arbitrary<EngineEvent> = fc
     }),
     fc.record({
       type: fc.constant('balance_changed' as const),
-      reason: fc.constantFrom('deposit', 'withdrawal'),
+      reason: fc.constantFrom(...LEDGER_ENTRY_TYPES),
       amount: fc.integer(),
       balance: fc.integer(),
       comment: text,
+      orderId: fc.option(fc.integer({ min: 1, max: 10 ** 12 }).map((n) => String(n).padStart(9, '0'))),
+      dealId: fc.option(fc.integer({ min: 1, max: 10 ** 9 }).map((n) => String(n).padStart(6, '0'))),
     }),
     fc.record({
       type: fc.constant('margin_called' as const),

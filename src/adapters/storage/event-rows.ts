@@ -12,7 +12,7 @@
  * comments) still goes through `JSON.stringify`, so the payload is always valid JSON; the other
  * fields are enumerations, digits and integers. `event-rows.test.ts` round-trips every type.
  */
-import type { EngineEvent } from '../../engine/engine.ts';
+import type { EngineEvent, LedgerEntryType } from '../../engine/engine.ts';
 import { ACCOUNT_ID_WIDTH, DEAL_ID_WIDTH, ORDER_ID_WIDTH, formatId } from '../../engine/ids.ts';
 import type { Deal, Order } from '../../engine/model.ts';
 import type { Row } from './rows.ts';
@@ -53,7 +53,7 @@ export function eventPayload(event: EngineEvent): string {
     case 'deal_reduced':
       return `["${event.type}",${dealFields(event.deal)},${id(event.closedDealId)}]`;
     case 'balance_changed':
-      return `["${event.type}","${event.reason}",${event.amount},${event.balance},${text(event.comment)}]`;
+      return `["${event.type}","${event.reason}",${event.amount},${event.balance},${text(event.comment)},${id(event.orderId)},${id(event.dealId)}]`;
     case 'margin_called':
       return `["${event.type}",${text(event.marginLevel)}]`;
     case 'stopped_out':
@@ -161,10 +161,13 @@ export function eventFromRow(row: Row): EngineEvent {
       return {
         ...head,
         type,
-        reason: fields[0] as 'deposit' | 'withdrawal',
+        reason: fields[0] as LedgerEntryType,
         amount: Number(fields[1]),
         balance: Number(fields[2]),
         comment: String(fields[3]),
+        // Events written before ledger entries named their order or deal have neither.
+        orderId: fields[4] == null ? null : orderId(fields[4]),
+        dealId: fields[5] == null ? null : dealId(fields[5]),
       };
     case 'margin_called':
       return { ...head, type, marginLevel: String(fields[0]) };

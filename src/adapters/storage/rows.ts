@@ -187,10 +187,28 @@ export function accountFromRow(row: Row): Account {
   };
 }
 
-export const LEDGER_COLUMNS = ['account_id', 'amount', 'balance_after', 'comment', 'time'] as const;
+export const LEDGER_COLUMNS = [
+  'account_id',
+  'type',
+  'amount',
+  'balance_after',
+  'comment',
+  'time',
+  'order_id',
+  'deal_id',
+] as const;
 
 export function ledgerValues(entry: LedgerEntry): unknown[] {
-  return [Number(entry.accountId), entry.amount, entry.balanceAfter, entry.comment, entry.time];
+  return [
+    Number(entry.accountId),
+    entry.type,
+    entry.amount,
+    entry.balanceAfter,
+    entry.comment,
+    entry.time,
+    entry.orderId === null ? null : Number(entry.orderId),
+    entry.dealId === null ? null : Number(entry.dealId),
+  ];
 }
 
 export const ledgerRow = (entry: LedgerEntry): Row => keyed(LEDGER_COLUMNS, ledgerValues(entry));
@@ -198,10 +216,13 @@ export const ledgerRow = (entry: LedgerEntry): Row => keyed(LEDGER_COLUMNS, ledg
 export function ledgerFromRow(row: Row): LedgerEntry {
   return {
     accountId: formatId(Number(row.account_id), ACCOUNT_ID_WIDTH),
+    type: row.type as LedgerEntry['type'],
     amount: Number(row.amount),
     balanceAfter: Number(row.balance_after),
     comment: String(row.comment),
     time: Number(row.time),
+    orderId: row.order_id == null ? null : formatId(Number(row.order_id), ORDER_ID_WIDTH),
+    dealId: row.deal_id == null ? null : formatId(Number(row.deal_id), DEAL_ID_WIDTH),
   };
 }
 

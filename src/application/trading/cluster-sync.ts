@@ -33,6 +33,7 @@ import {
 import type { AccountDirectory } from './account-directory.ts';
 import type { AccountQueue } from './account-queue.ts';
 import type { CommitPipeline } from './commit-pipeline.ts';
+import type { StreamHub } from '../streaming/stream-hub.ts';
 import { latestQuotes, type QuoteIntake } from './quote-intake.ts';
 
 /** A command the engine accepted. */
@@ -49,7 +50,7 @@ export interface ClusterSyncOptions {
   queue: AccountQueue;
   intake: QuoteIntake;
   /** Told when another process changed an account (its events may be new) or a resync ran. */
-  streams: { poke(accountId: string): void; pokeAll(): void };
+  streams: Pick<StreamHub, 'poke' | 'pokeAll' | 'accountsReset'>;
 }
 
 /** How often a step is retried after losing a race to another process before giving up. */
@@ -127,7 +128,13 @@ export class ClusterSync {
       change: (change) => {
         this.#onChange(change);
         // Another process's account change may have written events: its subscribers here read them.
-        if (change.type === 'account') this.#streams.poke(change.accountId);
+        // After a reset there is nothing to read: they are told to resynchronise, as on the process
+        // that ran it.
+        if (change.type === 'account' && change.reset) {
+          this.#streams.accountsReset([change.accountId], (error) =>
+            this.#logger.error({ err: error }, 'telling stream subscribers of a reset failed'),
+          );
+        } else if (change.type === 'account') this.#streams.poke(change.accountId);
       },
       resync: () => {
         this.#resync().catch((error: unknown) => this.#logger.error({ err: error }, 'cluster resync failed'));

@@ -39,6 +39,14 @@ export function sendBodyTooLarge(reply: FastifyReply): FastifyReply {
   );
 }
 
+/** What each string pattern of the contract expects, in words, for the message that refuses it. */
+const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
+  '^[0-9]{1,15}$': 'a non-negative integer of up to 15 digits',
+  '^[A-Z]{3}$': 'a three-letter ISO 4217 currency code such as USD',
+  '^[A-Za-z0-9._-]{1,32}$': 'up to 32 letters, digits, dots, underscores or hyphens',
+  '^[^\\u0000-\\u001f\\u007f]+$': 'text without control characters',
+};
+
 /** Turns a schema validation failure into a message that names the field and the rule. */
 export function describeValidation(issues: readonly ValidationIssue[], context: string | undefined): string {
   const issue = issues[0];
@@ -55,8 +63,10 @@ export function describeValidation(issues: readonly ValidationIssue[], context: 
       return `${field} must be ${/^[aeiou]/.test(String(params.type)) ? 'an' : 'a'} ${String(params.type)}`;
     case 'enum':
       return `${field} must be one of: ${(params.allowedValues as unknown[]).join(', ')}`;
-    case 'pattern':
-      return `${field} is malformed`;
+    case 'pattern': {
+      const meaning = PATTERN_MEANINGS[String(params.pattern)];
+      return meaning ? `${field} is malformed: expected ${meaning}` : `${field} is malformed`;
+    }
     default:
       return `${field} ${issue.message ?? 'is invalid'}`;
   }

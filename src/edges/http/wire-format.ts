@@ -154,10 +154,13 @@ export function fillToWire(fill: Fill): WireFill {
 
 export function ledgerToWire(entry: LedgerEntry): WireLedgerEntry {
   return {
+    type: entry.type,
     amount: money(entry.amount),
     balance_after: money(entry.balanceAfter),
     comment: entry.comment,
     time: entry.time,
+    order_id: entry.orderId,
+    deal_id: entry.dealId,
   };
 }
 

@@ -8,7 +8,7 @@ import type { Money } from '../decimal.ts';
 import type { EngineState } from '../engine-state.ts';
 import type { AccountBook } from '../model.ts';
 import type { Rejection } from '../rejection.ts';
-import { showMoney } from '../messages.ts';
+import { postLedgerEntry } from '../portfolio/ledger.ts';
 import { adjustmentRejection } from '../risk/balance-checks.ts';
 
 export function adjustBalance(
@@ -19,26 +19,11 @@ export function adjustBalance(
 ): Rejection | { balance: Money } {
   const rejection = adjustmentRejection(state, book, command.amount);
   if (rejection) return rejection;
-  book.account.balance += command.amount;
-  step.ledger.push({
-    accountId: book.account.id,
+  postLedgerEntry(step, book, {
+    type: command.amount < 0 ? 'withdrawal' : 'deposit',
     amount: command.amount,
-    balanceAfter: book.account.balance,
     comment: command.comment,
-    time: step.now,
   });
-  step.account(book);
-  step.event(
-    book,
-    {
-      type: 'balance_changed',
-      reason: command.amount < 0 ? 'withdrawal' : 'deposit',
-      amount: command.amount,
-      balance: book.account.balance,
-      comment: command.comment,
-    },
-    `balance changed by ${showMoney(command.amount)}: ${command.comment}`,
-  );
   state.stopOutCandidates.add(book.account.id);
   return { balance: book.account.balance };
 }

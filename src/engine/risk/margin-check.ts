@@ -63,11 +63,15 @@ export function marginRejection(
   return undefined;
 }
 
-/** The market with `quote` shifted so that the side an order fills on (ask for a buy) is `price`. */
+/**
+ * The market with `quote` shifted so that the side an order fills on (ask for a buy) is `price`.
+ * A buy limit far below the market would shift the bid to zero or below: it stays at the smallest
+ * price (1e-8), as a real bid would, so a pair that is also a conversion rate never divides by 0.
+ */
 export function marketAtFill(state: EngineState, quote: Quote, side: Side, price: Price): Market {
   const shift = price - (side === 'buy' ? quote.ask : quote.bid);
   const market = new Market();
   for (const other of state.market.all()) market.set(other);
-  market.set({ ...quote, bid: quote.bid + shift, ask: quote.ask + shift });
+  market.set({ ...quote, bid: Math.max(1, quote.bid + shift), ask: quote.ask + shift });
   return market;
 }

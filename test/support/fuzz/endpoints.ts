@@ -5,12 +5,14 @@
 import fc from 'fast-check';
 import { PublicRoutes as P } from '../../../src/contract/public-routes.ts';
 import { AdminRoutes as A } from '../../../src/contract/admin-routes.ts';
+import { ExtRoutes as E } from '../../../src/contract/ext-routes.ts';
+import { StreamRoutes as S } from '../../../src/contract/stream-routes.ts';
 import type { PathParams, RouteSpec } from '../../../src/contract/route-spec.ts';
 import { ADMIN_TOKEN } from '../test-server.ts';
 import { QUERY_JUNK, bodyShape, encodeBody, encodeForm, encodeJson, encodeQuery } from './encoding.ts';
 import { authArb, hostileId, idArb, tickerArb, type Api } from './ids-and-auth.ts';
 import type { HostileRequest } from './raw-http.ts';
-import { adm, pub } from './paths.ts';
+import { adm, ext, pub, stream } from './paths.ts';
 import { EXTRA_HEADERS, assemble } from './requests.ts';
 import { fieldsArb, good, hostileValue, js, type Fields, type Value } from './values.ts';
 import { MARKET, TICKERS, livePick, type World } from './world.ts';
@@ -306,6 +308,35 @@ export function endpoints(world: World, now: number, mode: 'clean' | 'hostile'):
       ),
     },
     { name: 'deals GET', method: 'GET', api: 'public', path: a(P.deals), query: history },
+    {
+      name: 'candles',
+      method: 'GET',
+      api: 'public',
+      path: ticker.map((t) => ext(E.candles, { ticker: t })),
+      query: {
+        interval: good('1m', '5m', '15m', '1h', '1d', '1m', '2m', '1M'),
+        from: stamp,
+        to: stamp,
+        limit: good(1, 100, 1000, 1001, 0, '10'),
+      },
+    },
+    // A stream that opens is answered with its event-stream head (the fuzz reads no further).
+    {
+      name: 'account events stream',
+      method: 'GET',
+      api: 'public',
+      path: account.map((id) => stream(S.accountEvents, { account_id: id })),
+      query: { since: good(0, 1, 5, 999_999_999_999_999, 1e16, '-1', '') },
+    },
+    {
+      name: 'quotes stream',
+      method: 'GET',
+      api: 'public',
+      path: fc.constant(stream(S.quotes, {})),
+      query: { tickers: good(TICKERS[0] ?? 'AAPL.nq', TICKERS.join(','), '', ',', 'NOPE.xx', 'aapl.nq') },
+    },
+    // Without an Upgrade header: the envelope says a WebSocket is needed.
+    { name: 'websocket', method: 'GET', api: 'public', path: fc.constant(stream(S.webSocket, {})) },
     {
       name: 'deal PUT',
       method: 'PUT',

@@ -89,6 +89,8 @@ export function send(baseUrl: string, request: HostileRequest, timeoutMs = 20_00
     socket.on('data', (chunk: Buffer) => {
       responded = true;
       chunks.push(chunk);
+      // A stream that opened never ends: its head is the reply.
+      if (isEventStream(Buffer.concat(chunks))) finish();
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       socketError = error.code ?? error.message;
@@ -121,6 +123,13 @@ export function send(baseUrl: string, request: HostileRequest, timeoutMs = 20_00
       })();
     });
   });
+}
+
+function isEventStream(received: Buffer): boolean {
+  const end = received.indexOf('\r\n\r\n');
+  return (
+    end >= 0 && /\r\ncontent-type: *text\/event-stream/i.test(received.subarray(0, end).toString('latin1'))
+  );
 }
 
 function parseReply(all: Buffer, error: string | undefined): RawReply {

@@ -17,6 +17,11 @@ export function checkReply(request: HostileRequest, reply: RawReply): Record<str
   const allowed = [200, 400, 401, 429, ...(oversized ? [431] : []), ...(overLimit ? [413] : [])];
   assert.ok(allowed.includes(reply.status), `status must be one of ${allowed.join('/')}: ${where}`);
   if (request.method === 'HEAD') return undefined;
+  if (/^text\/event-stream/.test(reply.headers['content-type'] ?? '')) {
+    // A stream opened: only for a request that was right, so only with 200.
+    assert.equal(reply.status, 200, `an event stream opens with 200: ${where}`);
+    return { code: 'ok' };
+  }
   assert.match(reply.headers['content-type'] ?? '', /^application\/json/, `JSON content type: ${where}`);
   let body: unknown;
   try {

@@ -43,7 +43,7 @@ export const ACCOUNT_COLUMNS = typedColumns(
   ['name', 'status'],
 );
 export const EVENT_COLUMNS = typedColumns(EVENT_COLUMN_NAMES, ['payload']);
-export const LEDGER_COLUMNS = typedColumns(LEDGER_COLUMN_NAMES, ['comment']);
+export const LEDGER_COLUMNS = typedColumns(LEDGER_COLUMN_NAMES, ['type', 'comment']);
 export const FILL_COLUMNS = typedColumns(FILL_COLUMN_NAMES, [
   'ticker',
   'side',

@@ -286,6 +286,7 @@ export class PostgresStorage implements Storage {
         type: 'account',
         accountId: result.accountId,
         version: result.version,
+        reset: true,
       }),
     );
     await client.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [
@@ -396,10 +397,13 @@ export class PostgresStorage implements Storage {
       if (account.balance !== 0) {
         const opening = ledgerRow({
           accountId: created.id,
+          type: 'deposit',
           amount: account.balance,
           balanceAfter: account.balance,
           comment: OPENING_ENTRY_COMMENT,
           time: now,
+          orderId: null,
+          dealId: null,
         });
         await client.query({ ...STATEMENTS.insertLedger, values: columnArrays(LEDGER_COLUMNS, [opening]) });
       }

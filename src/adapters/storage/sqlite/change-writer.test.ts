@@ -186,6 +186,9 @@ function changeSets(groups: Step[][]): ChangeBatchItem[] {
           changes.ledger.push({
             accountId: formatId(step.account, ACCOUNT_ID_WIDTH),
             amount: step.amount,
+            type: 'deposit',
+            orderId: null,
+            dealId: null,
             balanceAfter: balance,
             comment: 'deposit',
             time,

@@ -51,6 +51,7 @@ import {
   fillFromRow,
   instrumentFromRow,
   instrumentRow,
+  LEDGER_COLUMNS,
   ledgerFromRow,
   ledgerRow,
   orderFromRow,
@@ -294,10 +295,13 @@ export class SqliteStorage implements Storage {
         this.#statements.insertLedger.run(
           ledgerRow({
             accountId: created.id,
+            type: 'deposit',
             amount: account.balance,
             balanceAfter: account.balance,
             comment: OPENING_ENTRY_COMMENT,
             time: now,
+            orderId: null,
+            dealId: null,
           }),
         );
       }
@@ -517,8 +521,8 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   }
 }
 
-const INSERT_LEDGER = `INSERT INTO ledger (account_id, amount, balance_after, comment, time)
-  VALUES (@account_id, @amount, @balance_after, @comment, @time)`;
+const INSERT_LEDGER = `INSERT INTO ledger (${LEDGER_COLUMNS.join(', ')})
+  VALUES (${LEDGER_COLUMNS.map((column) => `@${column}`).join(', ')})`;
 
 function prepareStatements(db: Database.Database) {
   return {

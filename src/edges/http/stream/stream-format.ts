@@ -83,6 +83,8 @@ export function eventToWire(event: EngineEvent): AccountEvent {
         amount: money(event.amount),
         balance: money(event.balance),
         comment: event.comment,
+        order_id: event.orderId,
+        deal_id: event.dealId,
       };
     case 'margin_called':
       return { ...head, type: event.type, margin_level: Number(event.marginLevel) };
