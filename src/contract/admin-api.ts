@@ -3,7 +3,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { AccountStatus, AccountSystem, AccountType, Side, StringEnum, TradeMode } from './public-api.ts';
-import { CALENDARS, LEDGER_ENTRY_TYPES } from './enums.ts';
+import { CALENDARS, LEDGER_ENTRY_TYPES, TRIGGER_SOURCES } from './enums.ts';
 
 /** Printable text: control characters (NUL, newlines, escapes) would corrupt logs and clients. */
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
@@ -79,6 +79,12 @@ export const PutInstrumentBody = Type.Object({
   volatility: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
   spread_ticks: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
   reference_price: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  trigger_source: Type.Optional(
+    StringEnum(TRIGGER_SOURCES, {
+      description:
+        'What limit, stop, SL and TP orders compare against: the last trade price (`last`, bid/ask while a quote has no fresh last) or `bid_ask`. Fills are at bid/ask either way. A new instrument defaults to `last` on the us_equities calendar, else `bid_ask`.',
+    }),
+  ),
 });
 export type PutInstrumentBody = Static<typeof PutInstrumentBody>;
 

@@ -13,6 +13,8 @@ export const ACCOUNT_SYSTEMS = ['netting', 'hedging'] as const;
 export const ACCOUNT_STATUSES = ['enabled', 'disabled', 'no_new_deals'] as const;
 export const TRADE_MODES = ['full', 'buy_only', 'sell_only', 'close_only', 'disabled'] as const;
 export const CALENDARS = ['us_equities', 'fx', 'always'] as const;
+/** What an instrument's limit, stop, SL and TP orders compare against: the last trade price or bid/ask. */
+export const TRIGGER_SOURCES = ['last', 'bid_ask'] as const;
 /** Why a balance moved outside a deal's settlement: cash in and out, the broker's charges and credits. */
 export const LEDGER_ENTRY_TYPES = [
   'deposit',

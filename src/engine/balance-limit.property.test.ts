@@ -44,6 +44,7 @@ function instrument(ticker: string, quoteCurrency: string, contractSize: Quantit
     volatility: 0,
     spreadTicks: 1,
     referencePrice: 100_000_000,
+    triggerSource: 'bid_ask',
   };
 }
 

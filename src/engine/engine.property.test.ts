@@ -17,8 +17,10 @@
  * - the books hold exactly the active orders and open deals last reported, field for field;
  * - the trigger index holds exactly the levels of those orders and deals;
  * - netting accounts hold at most one open deal per ticker;
- * - fills happen at the quote (buy at ask, sell at bid) and on the right side of their level;
- * - after a quote, no trigger on that ticker rests crossed; after a sweep, no account sits below
+ * - fills happen at the quote (buy at ask, sell at bid), and the price their trigger compared (the
+ *   bid or ask, or a last-triggered instrument's fresh last) is on the right side of their level;
+ * - after a quote, no trigger on that ticker rests crossed (by that same price); after a sweep, no
+ *   account sits below
  *   the stop-out level with a deal it could close.
  * Finally, replaying the sequence on a fresh engine gives the same ChangeSets and `stateHash()`.
  */
@@ -62,6 +64,17 @@ function instrument(ticker: string): Instrument {
   return found;
 }
 
+/**
+ * The harness's own reading of the trigger rule: on a last-triggered instrument, a last no older
+ * than the bid/ask by more than the quote age limit stands for both; else the bid and the ask.
+ */
+function triggerPrices(quote: Quote): { bid: Price; ask: Price } {
+  const last = quote.last;
+  const fresh = last !== undefined && quote.time - (quote.lastTime ?? quote.time) <= MAX_QUOTE_AGE;
+  if (fresh && instrument(quote.ticker).triggerSource === 'last') return { bid: last, ask: last };
+  return { bid: quote.bid, ask: quote.ask };
+}
+
 // ---- Actions: abstract, JSON-literal, resolved against the current state ----
 
 /**
@@ -79,7 +92,17 @@ interface LevelSpec {
 }
 
 type Action =
-  | { kind: 'quote'; ticker: number; move: number; spread: number }
+  | {
+      kind: 'quote';
+      ticker: number;
+      move: number;
+      spread: number;
+      /**
+       * A last trade price, in ticks above the bid (it may lie outside the spread), and how many
+       * seconds older than the bid/ask it is; none when absent. Only AAPL.nq triggers on it.
+       */
+      last?: { ticks: number; age: number };
+    }
   | {
       kind: 'place';
       account: number;
@@ -267,7 +290,7 @@ class Harness {
     switch (action.kind) {
       case 'quote': {
         const ticker = TICKERS[action.ticker % TICKERS.length] ?? 'EURUSD';
-        this.#quote(ticker, action.move, action.spread);
+        this.#quote(ticker, action.move, action.spread, action.last);
         return;
       }
       case 'tick':
@@ -450,7 +473,7 @@ class Harness {
 
   // ---- Running engine steps ----
 
-  #quote(ticker: string, move: number, spread: number): void {
+  #quote(ticker: string, move: number, spread: number, last?: { ticks: number; age: number }): void {
     const definition = instrument(ticker);
     const floor = Math.max(1, Math.round(definition.referencePrice / definition.minTick / 10));
     const mid = Math.max(floor, (this.mids.get(ticker) ?? floor) + move);
@@ -461,6 +484,10 @@ class Harness {
       ask: (mid + Math.max(1, spread)) * definition.minTick,
       time: this.now,
     };
+    if (last) {
+      quote.last = Math.max(1, mid + last.ticks) * definition.minTick;
+      quote.lastTime = this.now - last.age;
+    }
     this.quotes.set(ticker, quote);
     this.#absorb(`quote ${ticker}`, this.engine.onQuote(quote, this.now));
     this.#checkNothingCrossed(quote);
@@ -616,10 +643,12 @@ class Harness {
       const level = order.price;
       if (level === null) continue;
       const buy = fill.side === 'buy';
-      // A limit (or take profit) fills at its level or better; a stop (or stop loss) at or beyond it.
+      // A limit (or take profit) fires at its level or better; a stop (or stop loss) at or beyond
+      // it. The price compared is the fill's own, or the last on a last-triggered instrument.
+      const compared = buy ? triggerPrices(quote).ask : triggerPrices(quote).bid;
       const atOrBetter = order.type === 'limit' || order.type === 'take_profit';
-      const ok = atOrBetter === buy ? fill.price <= level : fill.price >= level;
-      assert.ok(ok, `${fill.side} ${order.type} ${order.id} at ${level} filled at ${fill.price}`);
+      const ok = atOrBetter === buy ? compared <= level : compared >= level;
+      assert.ok(ok, `${fill.side} ${order.type} ${order.id} at ${level} fired on ${compared}`);
     }
   }
 
@@ -775,7 +804,12 @@ class Harness {
     if (!this.engine.isMarketOpen(definition, this.now)) return;
     for (const trigger of this.engine.restingTriggers()) {
       if (trigger.ticker !== quote.ticker) continue;
-      assert.equal(isCrossed(trigger, quote.bid, quote.ask), false, `trigger ${trigger.key} rests crossed`);
+      const compared = triggerPrices(quote);
+      assert.equal(
+        isCrossed(trigger, compared.bid, compared.ask),
+        false,
+        `trigger ${trigger.key} rests crossed`,
+      );
     }
   }
 
@@ -850,15 +884,26 @@ const levelChange = fc.oneof({ arbitrary: levelSpec, weight: 4 }, fc.constant('c
 const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 20,
-    arbitrary: fc.record({
-      kind: fc.constant('quote' as const),
-      ticker: tickerIndex,
-      move: fc.oneof(
-        { arbitrary: fc.integer({ min: -25, max: 25 }), weight: 8 },
-        fc.integer({ min: -3000, max: 3000 }),
-      ),
-      spread: fc.integer({ min: 1, max: 12 }),
-    }),
+    arbitrary: fc.record(
+      {
+        kind: fc.constant('quote' as const),
+        ticker: tickerIndex,
+        move: fc.oneof(
+          { arbitrary: fc.integer({ min: -25, max: 25 }), weight: 8 },
+          fc.integer({ min: -3000, max: 3000 }),
+        ),
+        spread: fc.integer({ min: 1, max: 12 }),
+        last: fc.record({
+          ticks: fc.integer({ min: -4, max: 16 }),
+          age: fc.oneof(
+            { arbitrary: fc.constant(0), weight: 3 },
+            // At the limit the last still counts; past it the quote's triggers fall back to bid/ask.
+            { arbitrary: fc.constantFrom(MAX_QUOTE_AGE, MAX_QUOTE_AGE + 1, 10 * MAX_QUOTE_AGE), weight: 2 },
+          ),
+        }),
+      },
+      { requiredKeys: ['kind', 'ticker', 'move', 'spread'] },
+    ),
   },
   {
     weight: 10,
@@ -1152,6 +1197,39 @@ describe('engine invariants: committed counterexamples', () => {
       },
       { kind: 'quote', ticker: 0, move: 40, spread: 2 },
       { kind: 'close_deal', account: 0, pick: 0 },
+    ]);
+  });
+});
+
+describe('engine invariants: last-triggered instruments', () => {
+  // AAPL.nq (ticker 0) triggers on the last: a long's take profit one tick above the bid.
+  const openLongWithTakeProfit: Action = {
+    kind: 'place',
+    account: 1,
+    ticker: 0,
+    side: 'buy',
+    type: 'market',
+    volume: { steps: 1, extra: 0 },
+    price: { ticks: 1, offGrid: false },
+    pricedAsTyped: true,
+    stopLoss: null,
+    takeProfit: { ticks: 1, offGrid: false },
+    expiresIn: 0,
+  };
+
+  it('a take profit fires on a fresh last that crosses it while the bid does not', () => {
+    runAndReplay(IGNORE_HOURS, [
+      openLongWithTakeProfit,
+      { kind: 'quote', ticker: 0, move: 0, spread: 1, last: { ticks: 1, age: MAX_QUOTE_AGE } },
+      { kind: 'quote', ticker: 0, move: 0, spread: 1 },
+    ]);
+  });
+
+  it('a last older than the bid/ask by more than the quote age limit does not fire it', () => {
+    runAndReplay(IGNORE_HOURS, [
+      openLongWithTakeProfit,
+      { kind: 'quote', ticker: 0, move: 0, spread: 1, last: { ticks: 1, age: MAX_QUOTE_AGE + 1 } },
+      { kind: 'quote', ticker: 0, move: 0, spread: 1, last: { ticks: 1, age: 0 } },
     ]);
   });
 });

@@ -48,6 +48,7 @@ import { reject, type Rejection } from './rejection.ts';
 import { hashState } from './state-hash.ts';
 import type { Trigger } from './trigger-index.ts';
 import { fireTrigger } from './triggers/fire-trigger.ts';
+import { lastTriggerPrice } from './triggers/trigger-prices.ts';
 import {
   crossedTriggers,
   removeBookTriggers,
@@ -298,7 +299,11 @@ export class Engine {
       if (exposed) for (const accountId of exposed) state.stopOutCandidates.add(accountId);
     }
     const fired: Trigger[] = [];
-    state.triggers.collect(quote.ticker, quote.bid, quote.ask, fired);
+    // On a last-triggered instrument the last stands for both sides (triggers/trigger-prices.ts).
+    const last = lastTriggerPrice(state, quote);
+    const bid = last ?? quote.bid;
+    const ask = last ?? quote.ask;
+    state.triggers.collect(quote.ticker, bid, ask, fired);
     // The quiet path (nothing crossed) builds no step: its change set would be empty anyway.
     if (fired.length === 0) return emptyChangeSet();
     const step = new Step(now);
@@ -309,7 +314,7 @@ export class Engine {
       const fillsBefore = step.fills.length;
       for (const trigger of round) fireTrigger(state, step, trigger, quote);
       round = [];
-      if (step.fills.length > fillsBefore) state.triggers.collect(quote.ticker, quote.bid, quote.ask, round);
+      if (step.fills.length > fillsBefore) state.triggers.collect(quote.ticker, bid, ask, round);
     }
     return step.finish();
   }

@@ -17,6 +17,7 @@ import {
   ORDER_TYPES,
   SIDES,
   TRADE_MODES,
+  TRIGGER_SOURCES,
 } from '../contract/enums.ts';
 
 // The wire enumerations are the contract's (the SDK ships it without the engine).
@@ -31,6 +32,7 @@ export {
   ORDER_TYPES,
   SIDES,
   TRADE_MODES,
+  TRIGGER_SOURCES,
 };
 export type Side = (typeof SIDES)[number];
 export type ClientOrderType = (typeof CLIENT_ORDER_TYPES)[number];
@@ -42,6 +44,7 @@ export type AccountSystem = (typeof ACCOUNT_SYSTEMS)[number];
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
 export type TradeMode = (typeof TRADE_MODES)[number];
 export type CalendarId = (typeof CALENDARS)[number];
+export type TriggerSource = (typeof TRIGGER_SOURCES)[number];
 
 export interface TradingConditions {
   minVolume: Quantity;
@@ -61,6 +64,12 @@ export interface Instrument extends TradingConditions {
   /** ISO currency the price is quoted in; profit is converted from it to the account currency. */
   quoteCurrency: string;
   calendar: CalendarId;
+  /**
+   * What resting orders and SL/TP compare against (triggers/trigger-prices.ts): `last`, the last
+   * trade price (stocks and ETFs; bid/ask when a quote has no fresh last), or `bid_ask`. Fills are
+   * at bid/ask either way.
+   */
+  triggerSource: TriggerSource;
   /** Simulator parameters: annualised volatility and typical spread in ticks. */
   volatility: number;
   spreadTicks: number;

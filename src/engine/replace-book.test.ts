@@ -106,6 +106,25 @@ describe('replacing a book from shared storage', () => {
     assert.equal(engine.triggerCount(), 0);
   });
 
+  it('re-examines a fresh book on a stock by the last, as a quote would', () => {
+    const engine = engineWithQuote(99 * PRICE, 99 * PRICE + 2_000_000);
+    // AAPL.nq triggers on the last: 97.50 crosses a buy limit at 98 that the ask (99.02) does not.
+    engine.restoreQuote({
+      ticker: 'AAPL.nq',
+      bid: 99 * PRICE,
+      ask: 99 * PRICE + 2_000_000,
+      time: NOW,
+      last: 97 * PRICE + 50_000_000,
+      lastTime: NOW,
+    });
+    engine.loadBook(book([], 1));
+    engine.replaceBook(book([limitBuy('000000004', 98 * PRICE)], 2));
+    const step = engine.recheckAccount(ACCOUNT, NOW);
+    assert.equal(step.fills.length, 1);
+    assert.equal(step.fills[0]?.price, 99 * PRICE + 2_000_000, 'filled at the current ask');
+    assert.equal(step.fills[0]?.rule, 'buy limit 98.00 fired: last 97.50 ≤ 98.00');
+  });
+
   it('forgets a margin call when the fresh book has no deals, so the next one is announced', () => {
     const engine = engineWithQuote(100 * PRICE, 100 * PRICE);
     // A 50% margin ratio: 2,000 shares at 100 take the whole $100,000 balance as margin.

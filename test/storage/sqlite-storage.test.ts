@@ -163,4 +163,46 @@ describe('sqlite migrations', () => {
     assert.equal(await reopened.getSetting('kept'), 'yes');
     await reopened.close();
   });
+
+  it('gives instruments stored before the trigger source the broker default: stocks on last', async () => {
+    const file = readdirSync(MIGRATIONS_DIR).find((name) => name.endsWith('-trigger-source.sql'));
+    assert.ok(file, 'the trigger source migration exists');
+    // A database as a release before that migration left it: the earlier migrations applied and
+    // recorded the way the adapter records them (its statements need the new column to open).
+    const path = join(tempDirectory(), 'store.db');
+    const db = new Database(path);
+    db.exec(
+      'CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    for (const migration of readMigrations(MIGRATIONS_DIR).filter((candidate) => candidate.name < file)) {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?, 0)').run(
+        migration.number,
+        migration.name,
+        migration.checksum,
+      );
+    }
+    const insert = db.prepare(
+      `INSERT INTO instruments (ticker, description, contract_size, units, min_volume, max_volume,
+         volume_step, min_tick, leverage, trade_mode, quote_currency, calendar, volatility,
+         spread_ticks, reference_price)
+       VALUES (?, ?, 1000000, 'unit(s)', 1000000, 100000000, 1000000, 1000000, 50000, 'full', 'USD', ?, 0.2, 2, 10000000000)`,
+    );
+    insert.run('OLD.nq', 'an old stock', 'us_equities');
+    insert.run('OLDFX', 'an old pair', 'fx');
+    insert.run('OLDANY', 'an old any-hours instrument', 'always');
+    db.close();
+
+    const storage = SqliteStorage.open(path);
+    const sources = (await storage.loadInstruments()).map((instrument) => [
+      instrument.ticker,
+      instrument.triggerSource,
+    ]);
+    await storage.close();
+    assert.deepEqual(sources, [
+      ['OLD.nq', 'last'],
+      ['OLDANY', 'bid_ask'],
+      ['OLDFX', 'bid_ask'],
+    ]);
+  });
 });

@@ -317,6 +317,7 @@ export function instrumentRow(instrument: Instrument): Row {
     volatility: instrument.volatility,
     spread_ticks: instrument.spreadTicks,
     reference_price: instrument.referencePrice,
+    trigger_source: instrument.triggerSource,
   };
 }
 
@@ -337,6 +338,7 @@ export function instrumentFromRow(row: Row): Instrument {
     volatility: Number(row.volatility),
     spreadTicks: Number(row.spread_ticks),
     referencePrice: Number(row.reference_price),
+    triggerSource: row.trigger_source as Instrument['triggerSource'],
   };
 }
 

@@ -163,6 +163,8 @@ export function instrumentInput(
     volatility: 0.2,
     spreadTicks: 2,
     referencePrice: 0,
+    // The broker's default: stocks trigger on the last, everything else on bid/ask.
+    triggerSource: (body.calendar ?? 'always') === 'us_equities' ? 'last' : 'bid_ask',
   };
   const next: Instrument = { ...base, ...overridesInput(body) };
   if (body.description !== undefined) next.description = body.description;
@@ -173,6 +175,7 @@ export function instrumentInput(
   if (body.calendar !== undefined) next.calendar = body.calendar;
   if (body.volatility !== undefined) next.volatility = body.volatility;
   if (body.spread_ticks !== undefined) next.spreadTicks = body.spread_ticks;
+  if (body.trigger_source !== undefined) next.triggerSource = body.trigger_source;
   if (body.reference_price !== undefined)
     next.referencePrice = parsePrice('reference_price', body.reference_price);
   if (next.minVolume > next.maxVolume) throw invalid('min_volume must not exceed max_volume');

@@ -137,15 +137,20 @@ export function tradeModeRejection(
   return undefined;
 }
 
-/** A limit or stop price on the wrong side of the market would fill at once: reject it. */
+/**
+ * A limit or stop price on the wrong side of the market would fill at once: reject it. The market
+ * is the price the order's trigger compares against: `last` when given (a last-triggered
+ * instrument's fresh last, triggers/trigger-prices.ts), else the ask for a buy, the bid for a sell.
+ */
 export function pendingPriceRejection(
   order: Pick<Order, 'side' | 'type' | 'price'>,
   quote: Quote,
+  last: Price | undefined,
   instrument: Instrument,
 ): Rejection | undefined {
   if (order.price === null || (order.type !== 'limit' && order.type !== 'stop')) return undefined;
-  const watched = order.side === 'buy' ? quote.ask : quote.bid;
-  const name = order.side === 'buy' ? 'ask' : 'bid';
+  const watched = last ?? (order.side === 'buy' ? quote.ask : quote.bid);
+  const name = last !== undefined ? 'last' : order.side === 'buy' ? 'ask' : 'bid';
   const below = (order.side === 'buy') === (order.type === 'limit');
   if (below ? order.price < watched : order.price > watched) return undefined;
   return reject(

@@ -12,6 +12,7 @@ import type { AccountBook, Deal, Instrument, Order, Quote, TradingConditions } f
 import type { ModifyDeal, ModifyOrder } from '../commands.ts';
 import { positionEffect } from '../portfolio/positions.ts';
 import { reject, type Rejection } from '../rejection.ts';
+import { lastTriggerPrice } from '../triggers/trigger-prices.ts';
 import { closeRejection, settlementRejection } from './balance-checks.ts';
 import { marginRejection, marketAtFill } from './margin-check.ts';
 import {
@@ -46,11 +47,14 @@ export function newOrderRejection(
     const quoteProblem = quoteRejection(state, instrument, quote, now);
     if (quoteProblem) return quoteProblem;
   }
+  const last = quote && lastTriggerPrice(state, quote);
   if (quote && order.price !== null) {
-    const pendingRejection = pendingPriceRejection(order, quote, instrument);
+    const pendingRejection = pendingPriceRejection(order, quote, last, instrument);
     if (pendingRejection) return pendingRejection;
   }
-  const reference = order.price ?? (quote ? closingPrice(order.side, quote.bid, quote.ask) : null);
+  // A market order's SL/TP sit either side of what they will be compared with: the closing price,
+  // or the last on a last-triggered instrument.
+  const reference = order.price ?? (quote ? (last ?? closingPrice(order.side, quote.bid, quote.ask)) : null);
   if (reference !== null) {
     const sideRejection = stopLevelsSideRejection(
       order.side,
@@ -166,7 +170,7 @@ export function modifiedOrder(
   if (gridRejection) return gridRejection;
   const quote = state.market.get(order.ticker);
   if (quote) {
-    const pendingRejection = pendingPriceRejection(next, quote, instrument);
+    const pendingRejection = pendingPriceRejection(next, quote, lastTriggerPrice(state, quote), instrument);
     if (pendingRejection) return pendingRejection;
   }
   if (next.price === null) throw new Error(`active order ${order.id} has no price`);
@@ -210,7 +214,7 @@ export function modifiedDealLevels(
     deal.side,
     levels.stopLoss,
     levels.takeProfit,
-    closingPrice(deal.side, quote.bid, quote.ask),
+    lastTriggerPrice(state, quote) ?? closingPrice(deal.side, quote.bid, quote.ask),
     instrument,
     'current price',
   );

@@ -5,7 +5,9 @@
  * - While the market is closed, nothing fires: the trigger is put back for a later quote.
  * - A resting order past its expiration expires instead of filling.
  * - A resting order is checked again at the trigger (account status, balance limit, margin) and
- *   fills at the watched price, or is rejected there.
+ *   fills at market, the ask for a buy and the bid for a sell, or is rejected there. The price it
+ *   was compared with is the same bid or ask, or on a last-triggered instrument the last
+ *   (trigger-prices.ts), so such a limit can fill beyond its price, as at the broker.
  * - A stop loss or take profit closes its deal through a system order of its kind.
  */
 import type { Step } from '../change-set.ts';
@@ -17,6 +19,7 @@ import type { AccountBook, Instrument, Quote } from '../model.ts';
 import { triggeredOrderRejection } from '../risk/order-validation.ts';
 import { transition } from '../order-transitions.ts';
 import type { Trigger } from '../trigger-index.ts';
+import { lastTriggerPrice } from './trigger-prices.ts';
 
 export function fireTrigger(state: EngineState, step: Step, trigger: Trigger, quote: Quote): void {
   const book = state.books.get(trigger.accountId);
@@ -27,9 +30,11 @@ export function fireTrigger(state: EngineState, step: Step, trigger: Trigger, qu
     state.triggers.upsert(trigger);
     return;
   }
-  const watched = trigger.watch === 'bid' ? quote.bid : quote.ask;
+  // The price compared (the last on a last-triggered instrument) is named in the fill's rule.
+  const last = lastTriggerPrice(state, quote);
+  const compared = last ?? (trigger.watch === 'bid' ? quote.bid : quote.ask);
   const comparison = trigger.direction === 'at_or_below' ? '≤' : '≥';
-  const explanation = `${trigger.watch} ${formatPrice(watched, instrument)} ${comparison} ${formatPrice(trigger.level, instrument)}`;
+  const explanation = `${last === undefined ? trigger.watch : 'last'} ${formatPrice(compared, instrument)} ${comparison} ${formatPrice(trigger.level, instrument)}`;
   if (trigger.kind === 'order') fireOrder(state, step, book, instrument, trigger, quote, explanation);
   else fireDealLevel(state, step, book, instrument, trigger, quote, explanation);
 }
@@ -49,9 +54,11 @@ function fireOrder(
     expireOrder(state, step, book, order);
     return;
   }
-  const watched = trigger.watch === 'bid' ? quote.bid : quote.ask;
+  // A fired order is executed at market: buys at the ask, sells at the bid, whatever the price
+  // compared was, so a last-triggered limit may fill beyond its price (docs/compatibility.md).
+  const fillPrice = trigger.watch === 'bid' ? quote.bid : quote.ask;
   transition(order, 'in_execution', step.now);
-  const rejection = triggeredOrderRejection(state, book, instrument, order, watched);
+  const rejection = triggeredOrderRejection(state, book, instrument, order, fillPrice);
   if (rejection) {
     finishOrder(state, step, book, order, 'rejected', rejection.message);
     step.event(
@@ -62,7 +69,7 @@ function fireOrder(
     return;
   }
   const rule = `${order.side} ${order.type} ${formatPrice(trigger.level, instrument)} fired: ${explanation}`;
-  fillOrder(state, step, book, instrument, order, watched, quote, rule);
+  fillOrder(state, step, book, instrument, order, fillPrice, quote, rule);
 }
 
 function fireDealLevel(

@@ -13,6 +13,7 @@ import {
   triggerKey,
   type Trigger,
 } from '../trigger-index.ts';
+import { lastTriggerPrice } from './trigger-prices.ts';
 
 export function syncOrderTrigger(state: EngineState, book: AccountBook, order: Order): void {
   const trigger = order.status === 'active' ? triggerForOrder(order) : undefined;
@@ -55,7 +56,9 @@ export function crossedTriggers(state: EngineState, book: AccountBook): Trigger[
   for (const key of keys.sort()) {
     const trigger = state.triggers.get(key);
     const quote = trigger && state.market.get(trigger.ticker);
-    if (trigger && quote && isCrossed(trigger, quote.bid, quote.ask)) crossed.push(trigger);
+    if (!trigger || !quote) continue;
+    const last = lastTriggerPrice(state, quote);
+    if (isCrossed(trigger, last ?? quote.bid, last ?? quote.ask)) crossed.push(trigger);
   }
   return crossed;
 }

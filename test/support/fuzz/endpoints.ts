@@ -223,6 +223,7 @@ export function endpoints(world: World, now: number, mode: 'clean' | 'hostile'):
     volatility: good(0, 0.2, 10),
     spread_ticks: good(1, 2, 10_000),
     reference_price: good(100, 1.1, 0.01),
+    trigger_source: good('last', 'bid_ask'),
   };
   const overrideFields = {
     min_volume: instrumentFields.min_volume,

@@ -372,6 +372,7 @@ export function invalidBurstArb(world: World): fc.Arbitrary<HostileRequest> {
           [['spread_ticks', js(1.5)]],
           [['volatility', js(11)]],
           [['calendar', js('moon')]],
+          [['trigger_source', js('bid')]],
           [['quote_currency', js('usd')]],
           [['trade_mode', js('closed')]],
           [['reference_price', js(100.005)]],

@@ -68,6 +68,7 @@ export const INSTRUMENT_COLUMNS = [
   'volatility',
   'spread_ticks',
   'reference_price',
+  'trigger_source',
 ] as const;
 export const OVERRIDE_COLUMNS = [
   'account_id',

@@ -529,14 +529,17 @@ function prepareStatements(db: Database.Database) {
     insertLedger: db.prepare(INSERT_LEDGER),
     upsertInstrument: db.prepare(
       `INSERT INTO instruments (ticker, description, contract_size, units, min_volume, max_volume, volume_step, min_tick,
-         leverage, trade_mode, quote_currency, calendar, volatility, spread_ticks, reference_price)
+         leverage, trade_mode, quote_currency, calendar, volatility, spread_ticks, reference_price,
+         trigger_source)
        VALUES (@ticker, @description, @contract_size, @units, @min_volume, @max_volume, @volume_step, @min_tick,
-         @leverage, @trade_mode, @quote_currency, @calendar, @volatility, @spread_ticks, @reference_price)
+         @leverage, @trade_mode, @quote_currency, @calendar, @volatility, @spread_ticks, @reference_price,
+         @trigger_source)
        ON CONFLICT (ticker) DO UPDATE SET description = excluded.description, contract_size = excluded.contract_size,
          units = excluded.units, min_volume = excluded.min_volume, max_volume = excluded.max_volume,
          volume_step = excluded.volume_step, min_tick = excluded.min_tick, leverage = excluded.leverage,
          trade_mode = excluded.trade_mode, quote_currency = excluded.quote_currency, calendar = excluded.calendar,
-         volatility = excluded.volatility, spread_ticks = excluded.spread_ticks, reference_price = excluded.reference_price`,
+         volatility = excluded.volatility, spread_ticks = excluded.spread_ticks, reference_price = excluded.reference_price,
+         trigger_source = excluded.trigger_source`,
     ),
     findToken: db.prepare('SELECT user_id FROM tokens WHERE token_hash = ? AND revoked_at IS NULL'),
   };
