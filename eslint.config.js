@@ -63,13 +63,14 @@ export default tseslint.config(
     },
   },
   {
-    // The client SDK ships without server code.
+    // The client SDK ships without server code, and runs in browsers too: no node:* modules.
     files: ['src/client/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
+            'node:*',
             '**/engine/**',
             '**/application/**',
             '**/adapters/**',

@@ -75,15 +75,32 @@ export class Transport {
     }
     const response = await this.#fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
     const text = await response.text();
-    let parsed: { code?: string; msg?: string; error?: string; data?: unknown } | undefined;
-    try {
-      parsed = text ? (JSON.parse(text) as typeof parsed) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (!response.ok || parsed?.code !== 'ok') {
-      throw new StocksTraderError(response.status, parsed?.msg ?? `HTTP ${response.status}`, parsed?.error);
-    }
+    const parsed = parseEnvelope(text);
+    if (!response.ok || parsed?.code !== 'ok') throw apiError(response.status, parsed);
     return parsed.data as T;
   }
+}
+
+interface Envelope {
+  code?: string;
+  msg?: string;
+  error?: string;
+  data?: unknown;
+}
+
+function parseEnvelope(text: string): Envelope | undefined {
+  try {
+    return text ? (JSON.parse(text) as Envelope) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function apiError(status: number, envelope: Envelope | undefined): StocksTraderError {
+  return new StocksTraderError(status, envelope?.msg ?? `HTTP ${status}`, envelope?.error);
+}
+
+/** The error a refused request's answer (its status and body) stands for. */
+export function errorFromAnswer(status: number, body: string): StocksTraderError {
+  return apiError(status, parseEnvelope(body));
 }

@@ -26,15 +26,74 @@ import { PUBLIC_PREFIX, PublicRoutes as Routes } from '../contract/public-routes
 import type { Candle, CandlesQuery } from '../contract/ext-api.ts';
 import { EXT_PREFIX, ExtRoutes } from '../contract/ext-routes.ts';
 import type { PathParams, RouteSpec } from '../contract/route-spec.ts';
+import type { QuoteMessage } from '../contract/stream-api.ts';
+import { reconnectingStream, type StreamOptions } from './event-stream.ts';
 import { Transport, type RequestOptions, type TransportOptions } from './http.ts';
+import { accountEventsDecoder, quotesDecoder, type AccountStreamItem } from './stream-decoders.ts';
 
 export { StocksTraderError } from './http.ts';
+export type { Reconnect, StreamOptions } from './event-stream.ts';
+export type { AccountStreamItem } from './stream-decoders.ts';
+
+export interface AccountEventsOptions extends StreamOptions {
+  /** Start after this event id (0: the whole log kept); without it, with the next new event. */
+  since?: number;
+}
 
 export class StocksTraderClient {
   readonly #http: Transport;
+  readonly #options: TransportOptions;
 
   constructor(options: TransportOptions) {
     this.#http = new Transport(options);
+    this.#options = options;
+  }
+
+  /**
+   * An account's events as they are committed (extension, `GET /stream/v1/accounts/{id}/events`,
+   * docs/streaming.md), in id order, each once. The iterator reconnects on its own after a lost
+   * connection or a server restart, with back-off, resuming after the last id it saw, so the
+   * consumer sees no gap and no duplicate. It throws {@link StocksTraderError} when the server
+   * refuses the stream (401, 400 `account_not_found`, a bad `since`): that is not retried.
+   *
+   * Besides events it yields a `reset` item when the events asked for are no longer kept (or the
+   * account was reset): the consumer then reads the account's state, orders and deals through the
+   * REST API, and the iteration goes on with the events after `reset.last_id`.
+   *
+   * Leaving the loop, or aborting `options.signal`, closes the connection; an abort ends the loop
+   * without an error.
+   *
+   * @example
+   * for await (const item of client.events(accountId, { since: lastSeenId })) {
+   *   if (item.type === 'reset') await reloadFromRest();
+   *   else if (item.type === 'order_filled') console.log(item.order.id, item.order.filled_price);
+   *   lastSeenId = item.type === 'reset' ? item.last_id : item.id;
+   * }
+   */
+  events(
+    accountId: string,
+    options: AccountEventsOptions = {},
+  ): AsyncGenerator<AccountStreamItem, void, undefined> {
+    return reconnectingStream(this.#options, accountEventsDecoder(accountId, options.since), options);
+  }
+
+  /**
+   * The quotes of some tickers (extension, `GET /stream/v1/quotes`): first each ticker's current
+   * quote, then its new ones, conflated (a slow consumer gets the latest, never a backlog). After a
+   * reconnection each ticker's current quote comes again. An unknown ticker, or more than 200, is
+   * a {@link StocksTraderError} (400), thrown, not retried.
+   *
+   * @example
+   * const stop = new AbortController();
+   * for await (const quote of client.quotes(['AAPL.nq', 'EURUSD'], { signal: stop.signal })) {
+   *   console.log(quote.ticker, quote.bid_price, quote.ask_price);
+   * }
+   */
+  quotes(
+    tickers: readonly string[],
+    options: StreamOptions = {},
+  ): AsyncGenerator<QuoteMessage, void, undefined> {
+    return reconnectingStream(this.#options, quotesDecoder(tickers), options);
   }
 
   #call<R extends RouteSpec>(route: R, params: PathParams<R>, options?: RequestOptions) {

@@ -1,7 +1,7 @@
 /**
  * The `stockstrader` command: `serve` runs the server (serve.ts, its options in serve-options.ts),
- * `admin …` drives a running one through the admin API (admin-commands.ts), `migrate` prepares a
- * database (migrate.ts). This module assembles them and turns every error into one line on
+ * `admin …` drives a running one through the admin API (admin-commands.ts), `watch …` prints its
+ * streams (watch-commands.ts), `migrate` prepares a database (migrate.ts). This module assembles them and turns every error into one line on
  * standard error and exit code 1.
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -10,6 +10,7 @@ import { StartupError } from '../startup-error.ts';
 import { adminCommand } from './admin-commands.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
+import { watchCommand } from './watch-commands.ts';
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command('stockstrader')
@@ -17,6 +18,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .showHelpAfterError()
     .addCommand(serveCommand())
     .addCommand(adminCommand())
+    .addCommand(watchCommand())
     .addCommand(migrateCommand());
   try {
     await program.parseAsync([...argv]);
