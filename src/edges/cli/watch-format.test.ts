@@ -51,6 +51,8 @@ describe('watch lines', () => {
           amount: 250.5,
           balance: 1250.5,
           comment: 'top up',
+          order_id: null,
+          deal_id: null,
         },
         { ...head, type: 'margin_called', margin_level: 45.5 },
         { ...head, type: 'stopped_out', deal_id: '000001', margin_level: 19.9 },
